@@ -1,0 +1,157 @@
+"""The monitoring droplet: Prometheus, Alertmanager and Grafana with their data on a volume."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+
+from observability.cloud_init import MonitoringHost, MonitoringSecrets, render_user_data
+
+GRAFANA_PORT = "3000"
+# Reached from inside the VPC only: remote-write from the cluster agent, Alertmanager, node_exporter.
+VPC_PORTS = ("9090", "9093", "9100")
+
+
+@dataclass(frozen=True)
+class MonitoringServerArgs:
+    region: str
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    size: str
+    image: str
+    """Ubuntu LTS image slug."""
+    volume_size_gib: int
+    retention_days: int
+    backups: bool
+    admin_cidrs: Sequence[str]
+    """May reach SSH and Grafana. Empty: nothing outside the VPC can."""
+    tenant: str
+    environment: str
+    tags: Sequence[str]
+    protect: bool
+    """Protect the data volume (production)."""
+    grafana_admin_password: pulumi.Input[str]
+    paging_webhook_url: pulumi.Input[str]
+    chat_webhook_url: pulumi.Input[str]
+    ssh_key_fingerprints: Sequence[str] = ()
+    """Default: no SSH key (access through the DigitalOcean console/droplet agent)."""
+
+
+class MonitoringServer(pulumi.ComponentResource):
+    """A replaceable droplet whose state lives on an attached, protectable volume.
+
+    Changing the rendered user-data replaces the droplet; the volume and the reserved IP survive,
+    so dashboards, TSDB and silences are kept and the address the cluster writes to stays put.
+    """
+
+    droplet_id: pulumi.Output[str]
+    """Droplet id (a DatabaseFirewall ``droplet`` rule value)."""
+    droplet_urn: pulumi.Output[str]
+    volume_urn: pulumi.Output[str]
+    reserved_ip_urn: pulumi.Output[str]
+    public_ip: pulumi.Output[str]
+    """Reserved (stable) public IPv4."""
+    private_ip: pulumi.Output[str]
+    """VPC address: the remote-write target of the in-cluster agent."""
+
+    def __init__(self, name: str, args: MonitoringServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:monitoring:MonitoringServer", name, None, opts)
+        volume_name = f"{name}-data"
+        volume = do.Volume(
+            f"{name}-data",
+            name=volume_name,
+            region=args.region,
+            size=args.volume_size_gib,
+            initial_filesystem_type="ext4",
+            initial_filesystem_label="monitoring",
+            description=f"Prometheus/Alertmanager/Grafana data of {args.tenant} {args.environment}",
+            tags=list(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
+        host = MonitoringHost(
+            tenant=args.tenant,
+            environment=args.environment,
+            volume_name=volume_name,
+            retention_days=args.retention_days,
+            vpc_cidr=args.vpc_cidr,
+        )
+        # The rendered document embeds the Grafana password and webhook URLs: it stays a secret
+        # Output end to end (encrypted in state, masked in logs and diffs).
+        user_data = pulumi.Output.secret(
+            pulumi.Output.all(args.grafana_admin_password, args.paging_webhook_url, args.chat_webhook_url).apply(
+                lambda v: render_user_data(
+                    host,
+                    MonitoringSecrets(grafana_admin_password=v[0], paging_webhook_url=v[1], chat_webhook_url=v[2]),
+                )
+            )
+        )
+
+        droplet = do.Droplet(
+            f"{name}-droplet",
+            name=name,
+            region=args.region,
+            size=args.size,
+            image=args.image,
+            vpc_uuid=args.vpc_id,
+            monitoring=True,  # the metrics agent DigitalOcean's memory/disk alerts need
+            backups=args.backups,
+            ipv6=False,
+            graceful_shutdown=True,
+            ssh_keys=list(args.ssh_key_fingerprints) or None,
+            user_data=user_data,
+            tags=list(args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        do.VolumeAttachment(
+            f"{name}-data-attachment",
+            droplet_id=droplet.id.apply(int),
+            volume_id=volume.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        reserved_ip = do.ReservedIp(f"{name}-ip", region=args.region, opts=pulumi.ResourceOptions(parent=self))
+        do.ReservedIpAssignment(
+            f"{name}-ip-assignment",
+            ip_address=reserved_ip.ip_address,
+            droplet_id=droplet.id.apply(int),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        inbound = [
+            do.FirewallInboundRuleArgs(protocol="tcp", port_range=port, source_addresses=[args.vpc_cidr])
+            for port in VPC_PORTS
+        ]
+        inbound.append(do.FirewallInboundRuleArgs(protocol="icmp", source_addresses=[args.vpc_cidr]))
+        if args.admin_cidrs:
+            inbound += [
+                do.FirewallInboundRuleArgs(protocol="tcp", port_range=port, source_addresses=list(args.admin_cidrs))
+                for port in ("22", GRAFANA_PORT)
+            ]
+        everywhere = ["0.0.0.0/0", "::/0"]
+        do.Firewall(
+            f"{name}-firewall",
+            name=f"{name}-firewall",
+            droplet_ids=[droplet.id.apply(int)],
+            inbound_rules=inbound,
+            # Outbound stays open: apt, Grafana's repository, alert webhooks.
+            outbound_rules=[
+                do.FirewallOutboundRuleArgs(protocol="tcp", port_range="1-65535", destination_addresses=everywhere),
+                do.FirewallOutboundRuleArgs(protocol="udp", port_range="1-65535", destination_addresses=everywhere),
+                do.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=everywhere),
+            ],
+            tags=list(args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.droplet_id = droplet.id
+        self.droplet_urn = droplet.droplet_urn
+        self.volume_urn = volume.volume_urn
+        self.reserved_ip_urn = reserved_ip.reserved_ip_urn
+        self.public_ip = reserved_ip.ip_address
+        self.private_ip = droplet.ipv4_address_private
+        self.register_outputs(
+            {"droplet_id": self.droplet_id, "public_ip": self.public_ip, "private_ip": self.private_ip}
+        )

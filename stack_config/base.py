@@ -1,0 +1,120 @@
+"""Shared machinery for stack configuration: the strict model base and problem reporting.
+
+Nothing here touches the network or registers resources, so it is safe to run before the
+program creates anything (the whole point: bad config must stop the run first).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+PROJECT = "platform"
+"""Pulumi project name, and so the namespace of every config key (``platform:<key>``)."""
+
+
+class StrictModel(BaseModel):
+    """Base of every config model.
+
+    Frozen (config is read once and shared), ``extra="forbid"`` (a misspelt key is an error,
+    not a silently ignored default), camelCase aliases because Pulumi config keys are
+    camelCase by convention while the Python side stays snake_case.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a stack's configuration."""
+
+    key: str
+    """Full config key path as a user types it, e.g. ``platform:cluster.pools.general.minNodes``."""
+    value: Any
+    """The offending value (never a secret: secrets are reported by key only)."""
+    message: str
+    """What is wrong and how to fix it."""
+
+    def render(self) -> str:
+        shown = "<unset>" if self.value is _UNSET else json.dumps(self.value, default=str)
+        return f"  - {self.key} = {shown}\n      {self.message}"
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+UNSET = _UNSET
+"""Marker for a problem about a key that has no value at all."""
+
+
+class ConfigError(pulumi.RunError):
+    """Every configuration problem of one stack, reported together.
+
+    A ``pulumi.RunError`` so the CLI prints the message alone, with no Python traceback.
+    """
+
+    def __init__(self, stack: str, problems: Iterable[Problem]) -> None:
+        self.stack = stack
+        self.problems = sorted(problems, key=lambda p: p.key)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = len(self.problems)
+        head = (
+            f"Stack '{self.stack}' has {count} configuration problem{'s' if count != 1 else ''}; "
+            "nothing was created. Fix them in Pulumi.<stack>.yaml (or with the commands shown) "
+            "and run again:"
+        )
+        return "\n".join([head, *(p.render() for p in self.problems)])
+
+
+def set_path_command(stack: str, dotted: str, example: str) -> str:
+    """The exact CLI command that sets a nested config value."""
+    return f"pulumi config set --stack {stack} --path '{dotted}' {example}"
+
+
+def problems_from_validation_error(err: ValidationError, stack: str) -> list[Problem]:
+    """Turn pydantic's errors into Problems keyed the way a user writes the config key.
+
+    The first element of an error location is the top-level config key; the rest is the
+    path inside its structured value. Messages keep pydantic's wording (it already says what
+    was expected) and add where to change it.
+    """
+    problems = []
+    for error in err.errors():
+        loc = [str(part) for part in error["loc"] if part != "__root__"]
+        dotted = ".".join(loc)
+        key = f"{PROJECT}:{dotted}" if dotted else f"{PROJECT}:<root>"
+        message = error["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if error["type"] == "extra_forbidden":
+            message = (
+                "unknown key (misspelt, or not supported here). Remove it with "
+                f"`pulumi config rm --stack {stack} --path '{dotted}'`"
+            )
+        value = error.get("input", _UNSET) if error["type"] != "missing" else _UNSET
+        problems.append(Problem(key=key, value=_printable(value), message=message))
+    return problems
+
+
+def _printable(value: Any) -> Any:
+    """Keep reported values short: a whole nested object is noise in an error line."""
+    if isinstance(value, dict):
+        return {k: "..." if isinstance(v, (dict, list)) else v for k, v in value.items()}
+    return value

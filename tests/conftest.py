@@ -1,0 +1,60 @@
+"""Shared fixtures: each committed stack is evaluated once per session, in up and preview mode."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.harness import StackRun, run_main  # noqa: E402
+
+STACKS = ("staging", "production")
+
+
+@functools.cache
+def evaluated(stack: str, preview: bool) -> StackRun:
+    """The committed stack run under mocks; cached so the suite pays for each evaluation once."""
+    return run_main(stack, preview=preview)
+
+
+@pytest.fixture(scope="session")
+def staging() -> StackRun:
+    return evaluated("staging", False)
+
+
+@pytest.fixture(scope="session")
+def production() -> StackRun:
+    return evaluated("production", False)
+
+
+@pytest.fixture(scope="session")
+def staging_preview() -> StackRun:
+    return evaluated("staging", True)
+
+
+@pytest.fixture(scope="session")
+def production_preview() -> StackRun:
+    return evaluated("production", True)
+
+
+@pytest.fixture(
+    scope="session",
+    params=[(s, p) for s in STACKS for p in (False, True)],
+    ids=lambda v: f"{v[0]}-{'preview' if v[1] else 'up'}",
+)
+def any_run(request: pytest.FixtureRequest) -> StackRun:
+    """Each stack in each mode, for properties that must hold everywhere."""
+    stack, preview = request.param
+    return evaluated(stack, preview)
+
+
+@pytest.fixture(scope="session", params=STACKS)
+def up_run(request: pytest.FixtureRequest) -> StackRun:
+    """Each stack in up mode (all outputs known)."""
+    return evaluated(request.param, False)

@@ -1,0 +1,521 @@
+"""Run the Pulumi program (or one component) in-process under mocks and record what it registered.
+
+No network, no credentials, no Pulumi CLI. What the real engine would do that mocks do not is
+simulated deliberately and said here:
+
+* every registration's *options* (parent, protect, dependencies, provider, ignoreChanges ...) are
+  recorded, which pulumi's own MockMonitor drops;
+* inputs arrive in the camelCase wire form a CrossGuard policy sees; secret inputs are unwrapped and
+  their top-level keys remembered in ``secret_inputs``;
+* ``preview=True`` behaves like a first preview: new resources get no id and only their inputs back,
+  so computed outputs are unknown and ``apply`` callbacks on them never run;
+* stack exports are read from the root stack and resolved with their secretness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import runpy
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import resource_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = ROOT / "__main__.py"
+PROJECT = "platform"
+UNKNOWN = rpc.UNKNOWN
+"""What an unknown (preview-time) value looks like in recorded inputs."""
+
+TEST_SECRETS: Mapping[str, str] = {
+    "grafanaAdminPassword": "test-grafana-password",
+    "alertPagingWebhookUrl": "https://events.pagerduty.example/v2/enqueue/test-key",
+    "alertChatWebhookUrl": "https://hooks.slack.example/services/T000/B000/test",
+    "jwtSecret": "test-jwt-secret-0123456789abcdef",
+    "youtubeApiKey": "test-youtube-key",
+    "tiktokClientKey": "test-tiktok-key",
+    "tiktokClientSecret": "test-tiktok-secret",
+    "redditClientId": "test-reddit-id",
+    "redditClientSecret": "test-reddit-secret",
+    "flowerHtpasswd": "admin:$2y$05$testtesttesttesttesttuO7Qe0t1w9dC1zY4l0rVYw8lFf8b6kG",
+    "sentryDsn": "https://test@sentry.example/1",
+}
+"""Stand-ins for the encrypted values a bootstrapped stack carries (docs: operations)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One registered resource, as the engine (and a policy) would see it."""
+
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    """camelCase inputs, secrets unwrapped (unknowns stay UNKNOWN)."""
+    secret_inputs: frozenset[str]
+    """Top-level input keys whose value (or part of it) was secret."""
+    outputs: dict[str, Any]
+    """State the mock returned."""
+    parent: str
+    protect: bool
+    dependencies: tuple[str, ...]
+    provider: str
+    ignore_changes: tuple[str, ...]
+    custom: bool
+    delete_before_replace: bool
+    id: str = ""
+
+    @property
+    def parent_type(self) -> str:
+        return self.parent.split("::")[-2].split("$")[-1] if self.parent else ""
+
+
+@dataclass
+class StackRun:
+    stack: str
+    preview: bool
+    resources: list[Resource]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+    logs: list[str] = field(default_factory=list)
+
+    def of_type(self, type_token: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> Resource:
+        found = [r for r in self.of_type(type_token) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.of_type(type_token)]
+            raise AssertionError(f"expected one {type_token} named {name!r}, found {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+    def children_of(self, component: Resource) -> list[Resource]:
+        return [r for r in self.resources if r.parent == component.urn]
+
+    def type_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.resources:
+            counts[r.type] = counts.get(r.type, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+# ------------------------------------------------------------------------------------------------
+# Secret/unknown handling
+
+
+def _unwrap(value: Any) -> tuple[Any, bool]:
+    """Strip pulumi's secret wrappers; report whether any were found."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            inner, _ = _unwrap(value.get("value"))
+            return inner, True
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], secret = _unwrap(v)
+            found |= secret
+        return out, found
+    if isinstance(value, list):
+        found = False
+        items = []
+        for v in value:
+            item, secret = _unwrap(v)
+            items.append(item)
+            found |= secret
+        return items, found
+    return value, False
+
+
+# ------------------------------------------------------------------------------------------------
+# Mocks
+
+
+def _fake_id(*parts: str) -> str:
+    return hashlib.sha1("/".join(parts).encode()).hexdigest()[:12]  # noqa: S324 - an id, not security
+
+
+def _droplet_id(name: str) -> str:
+    return str(int(_fake_id(name)[:7], 16))
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- cluster: {certificate-authority-data: dGVzdA==, server: 'https://mock.k8s.ondigitalocean.com'}
+  name: mock
+contexts:
+- context: {cluster: mock, user: mock-admin}
+  name: mock
+current-context: mock
+users:
+- name: mock-admin
+  user: {token: mock-short-lived-token}
+"""
+
+
+def _database_outputs(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    engine = inputs.get("engine", "pg")
+    host = f"{inputs.get('name', name)}-do-user-1-0.db.ondigitalocean.com"
+    private_host = f"private-{host}"
+    password = f"pw-{_fake_id(name)}"
+    if engine == "valkey":
+        port, user, database = 25061, "default", ""
+        uri = f"rediss://{user}:{password}@{host}:{port}"
+        private_uri = f"rediss://{user}:{password}@{private_host}:{port}"
+    else:
+        port, user, database = 25060, "doadmin", "defaultdb"
+        uri = f"postgresql://{user}:{password}@{host}:{port}/{database}?sslmode=require"
+        private_uri = f"postgresql://{user}:{password}@{private_host}:{port}/{database}?sslmode=require"
+    return {
+        "clusterUrn": f"do:dbaas:{_fake_id(name)}",
+        "host": host,
+        "privateHost": private_host,
+        "port": port,
+        "user": user,
+        "password": password,
+        "database": database,
+        "uri": uri,
+        "privateUri": private_uri,
+        "metricsEndpoints": [f"{host}:9273"],
+    }
+
+
+def _outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    """Realistic computed outputs per resource type (only in up mode)."""
+    if type_token == "digitalocean:index/vpc:Vpc":
+        return {"vpcUrn": f"do:vpc:{rid}"}
+    if type_token == "digitalocean:index/kubernetesCluster:KubernetesCluster":
+        return {
+            "clusterUrn": f"do:kubernetes:{rid}",
+            "endpoint": f"https://{rid}.k8s.ondigitalocean.com",
+            "ipv4Address": "203.0.113.20",
+            "status": "running",
+            "kubeConfigs": [{"rawConfig": KUBECONFIG, "token": "mock-7-day-token"}],
+        }
+    if type_token == "digitalocean:index/kubernetesNodePool:KubernetesNodePool":
+        return {"actualNodeCount": inputs.get("minNodes") or inputs.get("nodeCount") or 1}
+    if type_token == "digitalocean:index/databaseCluster:DatabaseCluster":
+        return _database_outputs(name, inputs)
+    if type_token == "digitalocean:index/databaseUser:DatabaseUser":
+        return {"password": f"pw-{_fake_id(name)}", "role": "normal"}
+    if type_token == "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool":
+        host = "private-pool-host.db.ondigitalocean.com"
+        return {
+            "host": host.removeprefix("private-"),
+            "privateHost": host,
+            "port": 25061,
+            "password": f"pw-{_fake_id(name)}",
+            "privateUri": f"postgresql://{inputs.get('user')}:pw-{_fake_id(name)}@{host}:25061/"
+            f"{inputs.get('name')}?sslmode=require",
+            "uri": "postgresql://public-pool-uri",
+        }
+    if type_token == "digitalocean:index/droplet:Droplet":
+        return {
+            "dropletUrn": f"do:droplet:{rid}",
+            "ipv4Address": "203.0.113.30",
+            "ipv4AddressPrivate": "10.0.0.30",
+            "status": "active",
+        }
+    if type_token == "digitalocean:index/volume:Volume":
+        return {"volumeUrn": f"do:volume:{rid}"}
+    if type_token == "digitalocean:index/reservedIp:ReservedIp":
+        return {"ipAddress": "203.0.113.40", "reservedIpUrn": "do:reservedip:203.0.113.40"}
+    if type_token == "digitalocean:index/certificate:Certificate":
+        return {"uuid": rid, "state": "verified"}
+    if type_token.startswith("aws:s3/bucket"):
+        bucket = inputs.get("bucket") or f"{name}-bucket"
+        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+    if type_token == "aws:kms/key:Key":
+        return {"arn": f"arn:aws:kms:us-east-1:123456789012:key/{rid}", "keyId": rid}
+    if type_token.startswith("aws:iam/"):
+        return {"arn": f"arn:aws:iam::123456789012:{type_token.rsplit(':', maxsplit=1)[-1].lower()}/{name}"}
+    return {}
+
+
+INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "digitalocean:index/getKubernetesVersions:getKubernetesVersions": lambda a: {
+        "latestVersion": f"{a.get('versionPrefix', '1.35.')}4-do.0",
+        "validVersions": [f"{a.get('versionPrefix', '1.35.')}4-do.0", f"{a.get('versionPrefix', '1.35.')}3-do.0"],
+        "versionPrefix": a.get("versionPrefix"),
+    },
+    "digitalocean:index/getKubernetesCluster:getKubernetesCluster": lambda a: {
+        "id": "cluster-id",
+        "name": a["name"],
+        "endpoint": "https://mock.k8s.ondigitalocean.com",
+        "kubeConfigs": [{"rawConfig": KUBECONFIG, "token": "mock-short-lived-token"}],
+        "status": "running",
+    },
+    "digitalocean:index/getLoadBalancer:getLoadBalancer": lambda a: {
+        "id": "lb-id",
+        "name": a.get("name"),
+        "ip": "203.0.113.50",
+        "loadBalancerUrn": "do:loadbalancer:lb-id",
+        "status": "active",
+    },
+    "digitalocean:index/getDatabaseMetricsCredentials:getDatabaseMetricsCredentials": lambda a: {
+        "username": "metrics-user",
+        "password": "metrics-password",
+    },
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
+        "accountId": "123456789012",
+        "arn": "arn:aws:iam::123456789012:user/ci",
+        "userId": "AIDATEST",
+    },
+    "aws:index/getRegion:getRegion": lambda a: {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"},
+    "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com"},
+    "aws:iam/getPolicyDocument:getPolicyDocument": lambda a: {"json": json.dumps(_policy_json(a))},
+}
+
+
+def _policy_json(args: dict[str, Any]) -> dict[str, Any]:
+    """A faithful rendering of aws.iam.get_policy_document's statements (for policy assertions)."""
+    statements = []
+    for s in args.get("statements", []):
+        stmt: dict[str, Any] = {"Effect": s.get("effect", "Allow")}
+        if s.get("sid"):
+            stmt["Sid"] = s["sid"]
+        if s.get("actions"):
+            stmt["Action"] = s["actions"]
+        if s.get("resources"):
+            stmt["Resource"] = s["resources"]
+        if s.get("principals"):
+            stmt["Principal"] = {p["type"]: p["identifiers"] for p in s["principals"]}
+        if s.get("conditions"):
+            cond: dict[str, Any] = {}
+            for c in s["conditions"]:
+                cond.setdefault(c["test"], {})[c["variable"]] = c["values"]
+            stmt["Condition"] = cond
+        statements.append(stmt)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Mocks that answer like the real providers would (see module docstring)."""
+
+    def __init__(self, preview: bool) -> None:
+        self.preview = preview
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs, _ = _unwrap(copy.deepcopy(args.inputs))
+        if self.preview and not args.resource_id:
+            # A first preview: nothing exists yet, so no id and no computed outputs.
+            return "", dict(inputs)
+        if args.typ == "digitalocean:index/droplet:Droplet":
+            rid = _droplet_id(args.name)
+        elif args.typ == "digitalocean:index/reservedIp:ReservedIp":
+            rid = "203.0.113.40"
+        else:
+            rid = f"{args.name}-{_fake_id(args.typ, args.name)}"
+        return rid, {**inputs, **_outputs_for(args.typ, args.name, inputs, rid)}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        handler = INVOKES.get(args.token)
+        if handler is None:
+            raise NotImplementedError(f"tests/harness.py has no mock for invoke {args.token}; add one to INVOKES")
+        plain, _ = _unwrap(args.args)
+        return handler(plain)
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """pulumi's MockMonitor, plus a record of each registration's options and inputs."""
+
+    def __init__(self, mocks: PlatformMocks) -> None:
+        super().__init__(mocks)
+        self.records: list[Resource] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        inputs: dict[str, Any] = {}
+        secret_keys = set()
+        for key, value in raw.items():
+            inputs[key], secret = _unwrap(value)
+            if secret:
+                secret_keys.add(key)
+        registration = self.resources[response.urn]
+        outputs, _ = _unwrap(dict(registration.state or {}))
+        self.records.append(
+            Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                inputs=inputs,
+                secret_inputs=frozenset(secret_keys),
+                outputs=outputs,
+                parent=request.parent,
+                protect=bool(request.protect),
+                dependencies=tuple(request.dependencies),
+                provider=request.provider,
+                ignore_changes=tuple(request.ignoreChanges),
+                custom=bool(request.custom),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                id=registration.id or "",
+            )
+        )
+        return response
+
+
+# ------------------------------------------------------------------------------------------------
+# Running
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    """The committed ``Pulumi.<stack>.yaml`` config block (``secure:`` entries excluded)."""
+    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    config = data.get("config") or {}
+    return {k: v for k, v in config.items() if not (isinstance(v, dict) and "secure" in v)}
+
+
+def _wire(value: Any) -> str:
+    """Config values reach the program as strings; structured ones as JSON (as the CLI sends them)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Overlay ``override`` on ``base``; a value of None deletes the key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def run(
+    program: Callable[[], Any],
+    *,
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    plaintext: Mapping[str, str] | None = None,
+    preview: bool = False,
+) -> StackRun:
+    """Run ``program`` under fresh mocks, in its own event loop; return what it registered.
+
+    ``config`` keys may be given with or without the ``platform:`` prefix; ``secrets`` are set as
+    secret config, ``plaintext`` as plain config (to test that a secret stored in clear is refused).
+    """
+    values: dict[str, str] = {}
+    for key, value in (config or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        values[full] = _wire(value)
+    secret_keys = []
+    for key, value in (secrets or {}).items():
+        values[f"{PROJECT}:{key}"] = value
+        secret_keys.append(f"{PROJECT}:{key}")
+    for key, value in (plaintext or {}).items():
+        values[f"{PROJECT}:{key}"] = value
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    settings.ROOT.set(None)
+    pulumi.runtime.set_all_config(values, secret_keys)
+    mocks = PlatformMocks(preview)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    result = StackRun(stack=stack, preview=preview, resources=monitor.records)
+
+    async def collect_exports() -> None:
+        root = settings.get_root_resource()
+        for name, value in getattr(root, "outputs", {}).items():
+            output = pulumi.Output.from_input(value)
+            result.outputs[name] = _unwrap(await output.future(with_unknowns=True))[0]
+            if await output.is_secret():
+                result.secret_outputs.add(name)
+
+    @pulumi.runtime.test
+    def body() -> Any:
+        program()
+        return pulumi.Output.from_input(asyncio.ensure_future(collect_exports()))
+
+    try:
+        body()
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        pulumi.runtime.set_all_config({}, [])
+    return result
+
+
+def run_main(
+    stack: str,
+    *,
+    preview: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = TEST_SECRETS,
+    plaintext: Mapping[str, str] | None = None,
+) -> StackRun:
+    """Run ``__main__.py`` for a committed stack, optionally with config overrides (deep-merged)."""
+    config = deep_merge(
+        {k.removeprefix(f"{PROJECT}:"): v for k, v in stack_file_config(stack).items()}, overrides or {}
+    )
+    return run(
+        lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
+        stack=stack,
+        config=config,
+        secrets=secrets,
+        plaintext=plaintext,
+        preview=preview,
+    )
+
+
+def component_run(build: Callable[[], Any], *, preview: bool = False, stack: str = "staging") -> StackRun:
+    """Run a function that constructs one component (no config involved)."""
+    return run(build, stack=stack, preview=preview)
+
+
+def find(resources: Iterable[Resource], type_token: str) -> list[Resource]:
+    return [r for r in resources if r.type == type_token]
+
+
+def is_unknown(value: Any) -> bool:
+    return value == UNKNOWN
+
+
+__all__ = [
+    "KUBECONFIG",
+    "PROGRAM",
+    "ROOT",
+    "TEST_SECRETS",
+    "UNKNOWN",
+    "PlatformMocks",
+    "RecordingMonitor",
+    "Resource",
+    "StackRun",
+    "component_run",
+    "deep_merge",
+    "find",
+    "is_unknown",
+    "resource_pb2",
+    "run",
+    "run_main",
+    "stack_file_config",
+]
