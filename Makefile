@@ -36,3 +36,6 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
+
+# Operator targets (preview/up per stack, bootstrap, restore ...) live in ops.mk.
+-include ops.mk
