@@ -95,9 +95,11 @@ def problems_from_validation_error(err: ValidationError, stack: str) -> list[Pro
     path inside its structured value. Messages keep pydantic's wording (it already says what
     was expected) and add where to change it.
     """
-    problems = []
+    by_key: dict[str, Problem] = {}
     for error in err.errors():
-        loc = [str(part) for part in error["loc"] if part != "__root__"]
+        # Union members add location parts such as "literal['any']" or "function-after[...]":
+        # they are pydantic's internals, not part of the key a user types.
+        loc = [str(part) for part in error["loc"] if part != "__root__" and "[" not in str(part)]
         dotted = ".".join(loc)
         key = f"{PROJECT}:{dotted}" if dotted else f"{PROJECT}:<root>"
         message = error["msg"]
@@ -109,8 +111,11 @@ def problems_from_validation_error(err: ValidationError, stack: str) -> list[Pro
                 f"`pulumi config rm --stack {stack} --path '{dotted}'`"
             )
         value = error.get("input", _UNSET) if error["type"] != "missing" else _UNSET
-        problems.append(Problem(key=key, value=_printable(value), message=message))
-    return problems
+        if key in by_key:
+            # One key failing several union members: one problem listing the alternatives.
+            message = f"{by_key[key].message}; or: {message}"
+        by_key[key] = Problem(key=key, value=_printable(value), message=message)
+    return list(by_key.values())
 
 
 def _printable(value: Any) -> Any:

@@ -117,7 +117,9 @@ def to_key(field_name: str) -> str:
 class ClusterMaintenance(StrictModel):
     """Weekly window for control-plane and node upgrades (only used while autoUpgrade is on)."""
 
-    day: Weekday | Literal["any"] = Field(default="sunday", description="Day of the window. Default: sunday (seed).")
+    day: Literal["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
+        default="sunday", description="Day of the window ('any' lets DigitalOcean pick). Default: sunday (seed)."
+    )
     start_time: str = Field(default="02:00", description="UTC start, HH:MM. Default: 02:00 (seed).")
 
     @field_validator("start_time")

@@ -90,7 +90,8 @@ class StackRun:
     resources: list[Resource]
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
-    logs: list[str] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Invokes made, as (token, args)."""
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_token]
@@ -123,7 +124,9 @@ class StackRun:
 
 
 def _unwrap(value: Any) -> tuple[Any, bool]:
-    """Strip pulumi's secret wrappers; report whether any were found."""
+    """Strip pulumi's secret wrappers (and normalise unknowns to UNKNOWN); report whether any were secret."""
+    if isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN, False
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
             inner, _ = _unwrap(value.get("value"))
@@ -313,6 +316,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def __init__(self, preview: bool) -> None:
         self.preview = preview
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        """Every invoke the program made: (token, plain args)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs, _ = _unwrap(copy.deepcopy(args.inputs))
@@ -332,6 +337,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if handler is None:
             raise NotImplementedError(f"tests/harness.py has no mock for invoke {args.token}; add one to INVOKES")
         plain, _ = _unwrap(args.args)
+        self.calls.append((args.token, plain))
         return handler(plain)
 
 
@@ -441,7 +447,7 @@ def run(
     mocks = PlatformMocks(preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
-    result = StackRun(stack=stack, preview=preview, resources=monitor.records)
+    result = StackRun(stack=stack, preview=preview, resources=monitor.records, calls=mocks.calls)
 
     async def collect_exports() -> None:
         root = settings.get_root_resource()
@@ -458,6 +464,10 @@ def run(
 
     try:
         body()
+    except Exception as exc:
+        # Tests of failing programs still need to see what was registered before the failure.
+        exc.stack_run = result  # type: ignore[attr-defined]
+        raise
     finally:
         loop.close()
         asyncio.set_event_loop(None)
