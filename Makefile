@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= staging
 
-.PHONY: test venv lint typecheck unit tools bench clean
+.PHONY: test venv lint typecheck unit tools bench docs clean
 
 ## test: create the virtualenv, install everything, lint, type-check, run the whole suite
 test: venv tools lint typecheck unit
@@ -33,6 +33,10 @@ unit: venv
 ## bench: resource counts and in-process evaluation time per stack
 bench: venv
 	$(BIN)/python benchmarks/bench_stacks.py
+
+## docs: regenerate docs/configuration.md from the config models
+docs: venv
+	$(BIN)/python scripts/gen_config_reference.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

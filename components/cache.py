@@ -46,7 +46,7 @@ class Cache(pulumi.ComponentResource):
     """TLS port."""
     password: pulumi.Output[str]
     """Default user's password (secret)."""
-    metrics_endpoints: pulumi.Output[list[str]]
+    metrics_endpoints: pulumi.Output[Sequence[str]]
     """host:port of the cluster's Prometheus metrics endpoints."""
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:

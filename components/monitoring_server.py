@@ -81,7 +81,7 @@ class MonitoringServer(pulumi.ComponentResource):
         )
         # The rendered document embeds the Grafana password and webhook URLs: it stays a secret
         # Output end to end (encrypted in state, masked in logs and diffs).
-        user_data = pulumi.Output.secret(
+        user_data: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(args.grafana_admin_password, args.paging_webhook_url, args.chat_webhook_url).apply(
                 lambda v: render_user_data(
                     host,

@@ -53,7 +53,7 @@ class PostgresDatabase(pulumi.ComponentResource):
     """postgresql:// URI of the application role on the private network, port 25060 (secret)."""
     pooled_uri: pulumi.Output[str]
     """postgresql:// URI of the transaction pool on the private network, port 25061 (secret)."""
-    metrics_endpoints: pulumi.Output[list[str]]
+    metrics_endpoints: pulumi.Output[Sequence[str]]
     """host:port of the cluster's Prometheus metrics endpoints."""
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:

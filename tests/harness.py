@@ -245,10 +245,13 @@ def _outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) -
     if type_token == "digitalocean:index/certificate:Certificate":
         return {"uuid": rid, "state": "verified"}
     if type_token.startswith("aws:s3/bucket"):
-        bucket = inputs.get("bucket") or f"{name}-bucket"
+        prefix = inputs.get("bucketPrefix")
+        bucket = inputs.get("bucket") or (f"{prefix}{_fake_id(name)}" if prefix else f"{name}-bucket")
         return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
     if type_token == "aws:kms/key:Key":
-        return {"arn": f"arn:aws:kms:us-east-1:123456789012:key/{rid}", "keyId": rid}
+        return {"arn": f"arn:aws:kms:{inputs.get('region') or 'us-east-1'}:123456789012:key/{rid}", "keyId": rid}
+    if type_token == "aws:iam/accessKey:AccessKey":
+        return {"secret": f"mock-secret-access-key-{_fake_id(name)}", "status": "Active"}
     if type_token.startswith("aws:iam/"):
         return {"arn": f"arn:aws:iam::123456789012:{type_token.rsplit(':', maxsplit=1)[-1].lower()}/{name}"}
     return {}
@@ -332,7 +335,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             rid = f"{args.name}-{_fake_id(args.typ, args.name)}"
         return rid, {**inputs, **_outputs_for(args.typ, args.name, inputs, rid)}
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    # A plain dict, not the stub's (dict, failures) tuple: the monitor accepts both, and FACTS.md notes
+    # the tuple form trips some SDK paths.
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         handler = INVOKES.get(args.token)
         if handler is None:
             raise NotImplementedError(f"tests/harness.py has no mock for invoke {args.token}; add one to INVOKES")
