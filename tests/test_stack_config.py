@@ -114,7 +114,7 @@ BAD_CONFIGS = [
                         "minNodes": 1,
                         "maxNodes": 2,
                         "taints": [{"key": "dedicated", "value": "x", "effect": "NoSchedule"}],
-                    }
+                    },
                 }
             }
         },
