@@ -1,0 +1,104 @@
+"""Config of the cluster's platform add-ons and of the public edge (load balancer, DNS, TLS)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from .base import StrictModel
+from .infra import environment_of
+
+_FQDN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
+_EMAIL = re.compile(r"^[^@\s]+@([a-z0-9-]+\.)+[a-z]{2,63}$", re.IGNORECASE)
+_CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+$")
+
+
+class LoadBalancerConfig(StrictModel):
+    """The DigitalOcean load balancer the cluster's cloud-controller-manager creates for ingress-nginx."""
+
+    size_unit: int = Field(default=1, ge=1, le=100, description="LB size units (~$12/month each). Seed: one LB.")
+
+
+class EdgeConfig(StrictModel):
+    """``platform:edge``: public hostnames, certificates and the load balancer."""
+
+    domain: str = Field(description="Zone hosted on DigitalOcean DNS, e.g. nichediscovery.com (must exist).")
+    subdomain: str | None = Field(
+        default=None,
+        description="Inserted between route hosts and the domain (api.<subdomain>.<domain>). "
+        "Default: none (production hostnames). Staging must set one.",
+    )
+    acme_email: str = Field(description="Let's Encrypt account e-mail (expiry notices).")
+    rate_limit_rpm: int = Field(default=100, ge=1, le=100000, description="Requests/minute per client IP. Seed: 100.")
+    dns_ttl: int = Field(default=300, ge=30, le=86400, description="TTL of the A records.")
+    load_balancer: LoadBalancerConfig = Field(default_factory=LoadBalancerConfig)
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        if not _FQDN.fullmatch(value):
+            raise ValueError("must be a lowercase domain name such as nichediscovery.com")
+        return value
+
+    @field_validator("subdomain")
+    @classmethod
+    def _subdomain(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not _SUBDOMAIN.fullmatch(value):
+            raise ValueError("must be lowercase DNS labels such as 'staging'")
+        if value is None and environment_of(info) == "staging":
+            raise ValueError("staging must set a subdomain (e.g. 'staging') so it never claims production hostnames")
+        return value
+
+    @field_validator("acme_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not _EMAIL.fullmatch(value):
+            raise ValueError("must be an e-mail address Let's Encrypt can write to")
+        return value
+
+    @property
+    def base_domain(self) -> str:
+        """Domain under which route hosts live: ``<subdomain>.<domain>`` or ``<domain>``."""
+        return f"{self.subdomain}.{self.domain}" if self.subdomain else self.domain
+
+    @property
+    def load_balancer_hostname(self) -> str:
+        """DNS name of the ingress load balancer itself (``lb.<base domain>``)."""
+        return f"lb.{self.base_domain}"
+
+
+class ChartVersions(StrictModel):
+    """Pinned Helm chart versions (exact: a range would make two `pulumi up` runs deploy different code)."""
+
+    ingress_nginx: str = Field(default="4.13.3", description="kubernetes.github.io/ingress-nginx chart.")
+    cert_manager: str = Field(default="v1.18.2", description="charts.jetstack.io cert-manager chart.")
+    keda: str = Field(default="2.17.2", description="kedacore.github.io/charts keda chart.")
+    metrics_server: str = Field(default="3.13.0", description="kubernetes-sigs.github.io/metrics-server chart.")
+
+    @field_validator("ingress_nginx", "cert_manager", "keda", "metrics_server")
+    @classmethod
+    def _exact(cls, value: str) -> str:
+        if not _CHART_VERSION.fullmatch(value):
+            raise ValueError("must be an exact chart version such as 4.13.3 (no ranges, no 'latest')")
+        return value
+
+
+class AddonsConfig(StrictModel):
+    """``platform:addons``: cluster add-ons installed with Helm."""
+
+    charts: ChartVersions = Field(default_factory=ChartVersions)
+    metrics_server: bool = Field(
+        default=False,
+        description="Install metrics-server. Default: false, because DOKS ships it in kube-system "
+        "(installing a second one fights over the v1beta1.metrics.k8s.io APIService).",
+    )
+    ingress_replicas: int = Field(default=2, ge=1, le=10, description="ingress-nginx controller replicas.")
+
+    @field_validator("ingress_replicas")
+    @classmethod
+    def _ha_ingress(cls, value: int, info: ValidationInfo) -> int:
+        if environment_of(info) == "production" and value < 2:
+            raise ValueError("production runs at least 2 ingress controllers: one is every request's single point")
+        return value
