@@ -9,10 +9,11 @@ import pulumi
 import pulumi_digitalocean as do
 
 from observability.cloud_init import MonitoringHost, MonitoringSecrets, render_user_data
+from observability.prometheus import GRAFANA_PORT, PROMETHEUS_PORT
 
-GRAFANA_PORT = "3000"
-# Reached from inside the VPC only: remote-write from the cluster agent, Alertmanager, node_exporter.
-VPC_PORTS = ("9090", "9093", "9100")
+# Only Prometheus is reachable from the VPC (the in-cluster agent's remote write). Alertmanager
+# (9093) and node_exporter (9100) are scraped over localhost and reached by admins through an SSH
+# tunnel, so no rule opens them.
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class MonitoringServerArgs:
     region: str
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
+    cluster_id: pulumi.Input[str]
+    """DOKS cluster whose nodes may remote-write to Prometheus (a ``source_kubernetes_ids`` rule)."""
     size: str
     image: str
     """Ubuntu LTS image slug."""
@@ -38,6 +41,9 @@ class MonitoringServerArgs:
     chat_webhook_url: pulumi.Input[str]
     ssh_key_fingerprints: Sequence[str] = ()
     """Default: no SSH key (access through the DigitalOcean console/droplet agent)."""
+    cluster_subnet: str | None = None
+    """Pod CIDR of the cluster, admitted to Prometheus as well. Default: DigitalOcean chose it, and
+    the cluster rule (its node droplets) plus the VPC range cover the agent's traffic."""
 
 
 class MonitoringServer(pulumi.ComponentResource):
@@ -55,7 +61,9 @@ class MonitoringServer(pulumi.ComponentResource):
     public_ip: pulumi.Output[str]
     """Reserved (stable) public IPv4."""
     private_ip: pulumi.Output[str]
-    """VPC address: the remote-write target of the in-cluster agent."""
+    """VPC address of the droplet."""
+    remote_write_url: pulumi.Output[str]
+    """Prometheus remote-write endpoint on the VPC (the in-cluster agent's target)."""
 
     def __init__(self, name: str, args: MonitoringServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:monitoring:MonitoringServer", name, None, opts)
@@ -75,9 +83,10 @@ class MonitoringServer(pulumi.ComponentResource):
         host = MonitoringHost(
             tenant=args.tenant,
             environment=args.environment,
+            name=name,
             volume_name=volume_name,
+            volume_size_gib=args.volume_size_gib,
             retention_days=args.retention_days,
-            vpc_cidr=args.vpc_cidr,
         )
         # The rendered document embeds the Grafana password and webhook URLs: it stays a secret
         # Output end to end (encrypted in state, masked in logs and diffs).
@@ -121,14 +130,18 @@ class MonitoringServer(pulumi.ComponentResource):
         )
 
         inbound = [
-            do.FirewallInboundRuleArgs(protocol="tcp", port_range=port, source_addresses=[args.vpc_cidr])
-            for port in VPC_PORTS
+            do.FirewallInboundRuleArgs(
+                protocol="tcp",
+                port_range=str(PROMETHEUS_PORT),
+                source_addresses=[args.vpc_cidr, *([args.cluster_subnet] if args.cluster_subnet else [])],
+                source_kubernetes_ids=[args.cluster_id],
+            ),
+            do.FirewallInboundRuleArgs(protocol="icmp", source_addresses=[args.vpc_cidr]),
         ]
-        inbound.append(do.FirewallInboundRuleArgs(protocol="icmp", source_addresses=[args.vpc_cidr]))
         if args.admin_cidrs:
             inbound += [
                 do.FirewallInboundRuleArgs(protocol="tcp", port_range=port, source_addresses=list(args.admin_cidrs))
-                for port in ("22", GRAFANA_PORT)
+                for port in ("22", str(GRAFANA_PORT))
             ]
         everywhere = ["0.0.0.0/0", "::/0"]
         do.Firewall(
@@ -142,7 +155,8 @@ class MonitoringServer(pulumi.ComponentResource):
                 do.FirewallOutboundRuleArgs(protocol="udp", port_range="1-65535", destination_addresses=everywhere),
                 do.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=everywhere),
             ],
-            tags=list(args.tags),
+            # No `tags` here: on a cloud firewall they are a *selector* (every droplet carrying them goes
+            # behind this firewall), and the stack tags are on the Kubernetes nodes too.
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -152,6 +166,12 @@ class MonitoringServer(pulumi.ComponentResource):
         self.reserved_ip_urn = reserved_ip.reserved_ip_urn
         self.public_ip = reserved_ip.ip_address
         self.private_ip = droplet.ipv4_address_private
+        self.remote_write_url = pulumi.Output.format("http://{0}:{1}/api/v1/write", self.private_ip, PROMETHEUS_PORT)
         self.register_outputs(
-            {"droplet_id": self.droplet_id, "public_ip": self.public_ip, "private_ip": self.private_ip}
+            {
+                "droplet_id": self.droplet_id,
+                "public_ip": self.public_ip,
+                "private_ip": self.private_ip,
+                "remote_write_url": self.remote_write_url,
+            }
         )

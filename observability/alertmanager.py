@@ -1,28 +1,71 @@
-"""alertmanager.yml: critical alerts page, warnings go to chat."""
+"""alertmanager.yml: critical alerts page (and are posted to chat), warnings go to chat."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 if TYPE_CHECKING:
     from .cloud_init import MonitoringSecrets
 
+_CHAT_TITLE = (
+    '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] '
+    "{{ .CommonLabels.alertname }}"
+)
+_CHAT_TEXT = (
+    "{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}"
+)
 
-def render_alertmanager_config(secrets: MonitoringSecrets) -> str:
-    config = {
+
+def render_alertmanager_config(secrets: MonitoringSecrets, environment: str) -> str:
+    """The routing tree and receivers; the receiver URLs are secrets (this text must stay secret)."""
+    config: dict[str, Any] = {
         "route": {
             "receiver": "chat",
-            "group_by": ["alertname", "namespace"],
+            "group_by": ["alertname", "namespace", "job"],
             "group_wait": "30s",
             "group_interval": "5m",
             "repeat_interval": "4h",
-            "routes": [{"receiver": "paging", "matchers": ['severity="critical"'], "repeat_interval": "1h"}],
+            "routes": [
+                # continue: a page is also posted to chat, so the team sees what is being handled.
+                {"receiver": "paging", "matchers": ['severity="critical"'], "repeat_interval": "1h", "continue": True},
+                {"receiver": "chat", "matchers": ['severity=~"critical|warning"']},
+            ],
         },
+        # A critical alert silences the warning about the same thing (e.g. disk 97% vs 85%).
+        "inhibit_rules": [
+            {
+                "source_matchers": ['severity="critical"'],
+                "target_matchers": ['severity="warning"'],
+                "equal": ["namespace", "instance", "persistentvolumeclaim", "name"],
+            }
+        ],
         "receivers": [
-            {"name": "paging", "webhook_configs": [{"url": secrets.paging_webhook_url, "send_resolved": True}]},
-            {"name": "chat", "webhook_configs": [{"url": secrets.chat_webhook_url, "send_resolved": True}]},
+            {
+                # A generic Alertmanager webhook (Opsgenie, Grafana OnCall, PagerDuty's Alertmanager
+                # integration URL all accept this payload).
+                "name": "paging",
+                "webhook_configs": [{"url": secrets.paging_webhook_url, "send_resolved": True}],
+            },
+            {
+                # Slack-compatible incoming webhook (Slack, Mattermost): they reject the raw
+                # webhook payload, so this uses slack_configs.
+                "name": "chat",
+                "slack_configs": [
+                    {
+                        "api_url": secrets.chat_webhook_url,
+                        "send_resolved": True,
+                        "title": f"[{environment}] " + _CHAT_TITLE,
+                        "text": _CHAT_TEXT,
+                    }
+                ],
+            },
         ],
     }
-    return yaml.safe_dump(config, sort_keys=False)
+    return yaml.safe_dump(config, sort_keys=False, width=10_000)
+
+
+def alertmanager_args(data_dir: str) -> str:
+    """``/etc/default/prometheus-alertmanager``: data on the volume, no cluster gossip (one instance)."""
+    return f'ARGS="--storage.path={data_dir}/alertmanager --cluster.listen-address="\n'

@@ -1,19 +1,39 @@
 """cloud-init user-data of the monitoring droplet.
 
 The droplet is disposable (changing user-data replaces it); its state lives on the attached
-volume, mounted at DATA_DIR before any service starts, so a replacement loses nothing.
+volume, mounted at DATA_DIR before any service starts, so a replacement loses nothing: TSDB,
+Alertmanager silences and Grafana's database survive. Configuration is not state: it is rendered
+here, reviewed as golden files and rewritten by each replacement.
+
+What runs (all from Ubuntu packages except Grafana, from Grafana's signed APT repository):
+Prometheus :9090 (rules, remote-write receiver), Alertmanager :9093, node_exporter :9100,
+Grafana :3000. The cloud firewall decides who reaches which port (components/monitoring_server.py).
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
-from .alertmanager import render_alertmanager_config
-from .prometheus import render_prometheus_config
+from .alertmanager import alertmanager_args, render_alertmanager_config
+from .grafana import (
+    DASHBOARDS_DIR,
+    render_dashboard_provider,
+    render_dashboards,
+    render_datasources,
+    render_grafana_ini,
+)
+from .prometheus import GRAFANA_PORT, PROMETHEUS_PORT, RULES_DIR, prometheus_args, render_prometheus_config
+from .rules import render_rule_files
 
 DATA_DIR = "/mnt/monitoring"
+USER_DATA_LIMIT_BYTES = 64 * 1024
+"""DigitalOcean refuses user-data above 64 KiB."""
+GRAFANA_PASSWORD_FILE = "/etc/grafana/admin-password"  # noqa: S105 - a path, not a password
 
 
 @dataclass(frozen=True)
@@ -22,10 +42,12 @@ class MonitoringHost:
 
     tenant: str
     environment: str
+    name: str
+    """Droplet name; the ``instance`` label of its own node metrics."""
     volume_name: str
     """DigitalOcean volume name; the device is /dev/disk/by-id/scsi-0DO_Volume_<name>."""
+    volume_size_gib: int
     retention_days: int
-    vpc_cidr: str
 
 
 @dataclass(frozen=True)
@@ -60,100 +82,91 @@ _INSTALL_SCRIPT = f"""#!/bin/bash
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 install -d -m 0755 /etc/apt/keyrings
-curl -fsSL https://apt.grafana.com/gpg.key | gpg --dearmor -o /etc/apt/keyrings/grafana.gpg
+curl -fsSL https://apt.grafana.com/gpg.key | gpg --dearmor --yes -o /etc/apt/keyrings/grafana.gpg
 echo "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main" \\
   > /etc/apt/sources.list.d/grafana.list
 apt-get update -q
 # Our config files were written first: keep them (confold) instead of prompting.
 apt-get install -y -q -o Dpkg::Options::=--force-confold \\
   prometheus prometheus-alertmanager prometheus-node-exporter grafana
+# The service users exist only now: hand them their data and the secret-bearing configs
+# (written root-only by cloud-init, readable by nobody else).
 chown -R prometheus:prometheus {DATA_DIR}/prometheus {DATA_DIR}/alertmanager
 chown -R grafana:grafana {DATA_DIR}/grafana
+chown root:prometheus /etc/prometheus/alertmanager.yml
+chown root:grafana /etc/grafana/grafana.ini
+chmod 0640 /etc/prometheus/alertmanager.yml /etc/grafana/grafana.ini
+chmod 0755 {DASHBOARDS_DIR}
 systemctl daemon-reload
-systemctl enable grafana-server
+systemctl enable prometheus prometheus-alertmanager prometheus-node-exporter grafana-server
 systemctl restart prometheus prometheus-alertmanager prometheus-node-exporter grafana-server
-"""
+# grafana.ini's admin_password only seeds a new database; the database lives on the volume and
+# outlives droplets, so set the current secret explicitly once Grafana has migrated its database.
+for _ in $(seq 1 60); do curl -fsS http://localhost:{GRAFANA_PORT}/api/health >/dev/null && break; sleep 5; done
+runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini \\
+  admin reset-admin-password --password-from-stdin < {GRAFANA_PASSWORD_FILE}
+"""  # noqa: S608 - a shell script, no SQL
 
 
-def _needs_mount_dropin() -> str:
+def _dropin() -> str:
     return f"[Unit]\nRequiresMountsFor={DATA_DIR}\n"
+
+
+def _file(path: str, content: str, permissions: str = "0644") -> dict[str, Any]:
+    return {"path": path, "permissions": permissions, "content": content}
+
+
+def _gz(path: str, content: str) -> dict[str, Any]:
+    # DigitalOcean caps user-data at 64 KiB; the dashboards are the bulk, so they travel gzipped.
+    # Their plain text is golden-tested separately.
+    packed = base64.b64encode(gzip.compress(content.encode(), mtime=0)).decode()
+    return {"path": path, "permissions": "0644", "encoding": "gz+b64", "content": packed}
+
+
+def render_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str, str]:
+    """Every config file the droplet gets, by absolute path, as plain text (for checks and goldens)."""
+    files = {
+        "/etc/prometheus/prometheus.yml": render_prometheus_config(host),
+        "/etc/default/prometheus": prometheus_args(host, DATA_DIR),
+        **{f"{RULES_DIR}/{name}": text for name, text in render_rule_files().items()},
+        "/etc/prometheus/alertmanager.yml": render_alertmanager_config(secrets, host.environment),
+        "/etc/default/prometheus-alertmanager": alertmanager_args(DATA_DIR),
+        "/etc/grafana/grafana.ini": render_grafana_ini(DATA_DIR, secrets.grafana_admin_password, GRAFANA_PORT),
+        GRAFANA_PASSWORD_FILE: secrets.grafana_admin_password,
+        "/etc/grafana/provisioning/datasources/prometheus.yaml": render_datasources(
+            f"http://localhost:{PROMETHEUS_PORT}"
+        ),
+        "/etc/grafana/provisioning/dashboards/platform.yaml": render_dashboard_provider(),
+        **{f"{DASHBOARDS_DIR}/{name}": text for name, text in render_dashboards().items()},
+    }
+    # No service may write to the root disk while the volume is missing.
+    for unit in ("prometheus", "prometheus-alertmanager", "grafana-server"):
+        files[f"/etc/systemd/system/{unit}.service.d/10-data-volume.conf"] = _dropin()
+    return files
+
+
+_SECRET_FILES = {"/etc/prometheus/alertmanager.yml", "/etc/grafana/grafana.ini", GRAFANA_PASSWORD_FILE}
 
 
 def render_user_data(host: MonitoringHost, secrets: MonitoringSecrets) -> str:
     """The complete ``#cloud-config`` document."""
-    files = [
-        {"path": "/usr/local/sbin/mount-monitoring-volume", "permissions": "0755", "content": _mount_script(host)},
-        {"path": "/usr/local/sbin/install-monitoring", "permissions": "0755", "content": _INSTALL_SCRIPT},
-        {
-            "path": "/etc/prometheus/prometheus.yml",
-            "permissions": "0644",
-            "content": render_prometheus_config(host, secrets),
-        },
-        {
-            "path": "/etc/default/prometheus",
-            "permissions": "0644",
-            "content": (
-                f'ARGS="--storage.tsdb.path={DATA_DIR}/prometheus '
-                f"--storage.tsdb.retention.time={host.retention_days}d "
-                # The in-cluster agent pushes here (the cloud firewall admits only the VPC).
-                '--web.enable-remote-write-receiver"\n'
-            ),
-        },
-        {
-            "path": "/etc/prometheus/alertmanager.yml",
-            "permissions": "0640",
-            "content": render_alertmanager_config(secrets),
-        },
-        {
-            "path": "/etc/default/prometheus-alertmanager",
-            "permissions": "0644",
-            "content": f'ARGS="--storage.path={DATA_DIR}/alertmanager"\n',
-        },
-        {
-            "path": "/etc/grafana/grafana.ini",
-            "permissions": "0640",
-            "content": (
-                f"[paths]\ndata = {DATA_DIR}/grafana\n\n"
-                "[security]\nadmin_user = admin\n"
-                f"admin_password = {secrets.grafana_admin_password}\n"
-                "disable_gravatar = true\ncookie_secure = false\n\n"
-                "[users]\nallow_sign_up = false\n\n[analytics]\nreporting_enabled = false\n"
-            ),
-        },
-        {
-            "path": "/etc/grafana/provisioning/datasources/prometheus.yaml",
-            "permissions": "0644",
-            "content": yaml.safe_dump(
-                {
-                    "apiVersion": 1,
-                    "datasources": [
-                        {
-                            "name": "Prometheus",
-                            "type": "prometheus",
-                            "access": "proxy",
-                            "url": "http://localhost:9090",
-                            "isDefault": True,
-                        }
-                    ],
-                },
-                sort_keys=False,
-            ),
-        },
+    write_files = [
+        _file("/usr/local/sbin/mount-monitoring-volume", _mount_script(host), "0755"),
+        _file("/usr/local/sbin/install-monitoring", _INSTALL_SCRIPT, "0755"),
     ]
-    # No service may write to the root disk while the volume is missing.
-    for unit in ("prometheus", "prometheus-alertmanager", "grafana-server"):
-        files.append(
-            {
-                "path": f"/etc/systemd/system/{unit}.service.d/10-data-volume.conf",
-                "permissions": "0644",
-                "content": _needs_mount_dropin(),
-            }
-        )
+    for path, content in render_files(host, secrets).items():
+        if path.startswith(DASHBOARDS_DIR):
+            write_files.append(_gz(path, content))
+        else:
+            write_files.append(_file(path, content, "0600" if path in _SECRET_FILES else "0644"))
     document = {
+        # Without SSH keys DigitalOcean emails a root password; never let it work over SSH (the
+        # web console still does, for break-glass access).
+        "ssh_pwauth": False,
         "package_update": True,
         "package_upgrade": True,
         "packages": ["curl", "gnupg", "ca-certificates"],
-        "write_files": files,
+        "write_files": write_files,
         "runcmd": [["/usr/local/sbin/mount-monitoring-volume"], ["/usr/local/sbin/install-monitoring"]],
     }
     return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, width=10_000)

@@ -1,0 +1,326 @@
+"""The in-cluster metrics agent: Prometheus in agent mode, remote-writing to the monitoring droplet.
+
+Why an agent in the cluster rather than the droplet scraping from outside: the pods, kube-state-
+metrics and the kubelets are only reachable inside the cluster, and the managed databases'
+firewalls admit only the cluster. The agent stores nothing (a WAL buffer), evaluates nothing, and
+pushes over the VPC to the droplet's remote-write receiver; alerting and dashboards live there.
+
+Chart: prometheus-community ``prometheus`` (pinned) with only its server (in agent mode) and the
+kube-state-metrics subchart. The agent's prometheus.yml is rendered by
+``observability.agent.render_agent_config`` into a ConfigMap of ours (``configMapOverrideName``),
+so it is golden-tested and checked by promtool like the droplet's config. The database metrics
+password reaches the pod only through a Secret mounted as a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_digitalocean as do
+import pulumi_kubernetes as k8s
+
+from observability.agent import (
+    PASSWORD_FILE,
+    POSTGRES_CA_FILE,
+    SECRETS_DIR,
+    VALKEY_CA_FILE,
+    AgentSettings,
+    private_metrics_targets,
+    render_agent_config,
+)
+from observability.prometheus import PROMETHEUS_PORT
+
+from .pod_security import DEFAULT_UID
+
+CHART = "prometheus"
+CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
+RELEASE_NAME = "metrics-agent"
+CONFIG_MAP_SUFFIX = "agent-config"
+CONFIG_MAP_NAME = f"{RELEASE_NAME}-{CONFIG_MAP_SUFFIX}"
+"""The chart mounts ``<release>-<configMapOverrideName>`` as the server's /etc/config."""
+DB_METRICS_SECRET = "db-metrics"  # noqa: S105 - the Secret's name, not a password
+ROLE_LABEL = "platform.io/role"
+AGENT_POD_LABELS = {ROLE_LABEL: "metrics-agent"}
+SCRAPER_NAMESPACE_LABELS = {"platform.io/metrics-scraper": "true"}
+"""The application namespace's ``allow-metrics-scrape`` NetworkPolicy admits namespaces with these labels."""
+DATABASE_METRICS_PORT = 9273
+KUBE_STATE_METRICS_PORT = 8080
+
+
+@dataclass(frozen=True)
+class DatabaseMetricsSource:
+    cluster_id: pulumi.Input[str]
+    """Managed database cluster id (its CA certificate is looked up with it)."""
+    endpoints: pulumi.Input[Sequence[str]]
+    """``DatabaseCluster.metrics_endpoints``."""
+
+
+@dataclass(frozen=True)
+class MetricsAgentArgs:
+    remote_write_url: pulumi.Input[str]
+    """The droplet's remote-write endpoint (``MonitoringServer.remote_write_url``)."""
+    remote_write_ip: pulumi.Input[str]
+    """The droplet's private IP: the only address the agent may push to."""
+    vpc_cidr: str
+    """The databases' private endpoints live here (egress to port 9273 only)."""
+    cluster_name: str
+    tenant: str
+    environment: str
+    chart_version: str
+    """Exact prometheus-community/prometheus chart version."""
+    postgres: DatabaseMetricsSource
+    valkey: DatabaseMetricsSource
+    namespace: str = "monitoring"
+    """Default: a ``monitoring`` namespace of its own, Pod Security ``restricted``."""
+    scrape_ports: Sequence[int] = (8000, 8080, 9090, 9402)
+    """Pod ports the agent may scrape in any namespace (annotated pods; 9402 is cert-manager).
+    Default: the API's 8000 and the usual exporter ports."""
+    api_server_cidrs: Sequence[str] = ("0.0.0.0/0",)
+    """Where the Kubernetes API (service discovery, kubelet proxy) may be reached on 443.
+    Default: anywhere, because DOKS assigns the control plane's address outside the program."""
+
+
+class MetricsAgent(pulumi.ComponentResource):
+    """Prometheus agent + kube-state-metrics in their own namespace, fenced by NetworkPolicies."""
+
+    namespace: pulumi.Output[str]
+    """Namespace the agent runs in."""
+    namespace_labels: Mapping[str, str]
+    """Labels of that namespace (what an application namespace admits for scraping)."""
+
+    def __init__(self, name: str, args: MetricsAgentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:monitoring:MetricsAgent", name, None, opts)
+        self.namespace_labels = {
+            **SCRAPER_NAMESPACE_LABELS,
+            **AGENT_POD_LABELS,
+            # The chart's pods run non-root, no privilege escalation, all capabilities dropped.
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+        }
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=dict(self.namespace_labels)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        namespace = ns.metadata.name
+
+        credentials = do.get_database_metrics_credentials_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        pg_ca = do.get_database_ca_output(
+            cluster_id=args.postgres.cluster_id, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        valkey_ca = do.get_database_ca_output(
+            cluster_id=args.valkey.cluster_id, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        secret = k8s.core.v1.Secret(
+            f"{name}-db-metrics",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=DB_METRICS_SECRET, namespace=namespace),
+            type="Opaque",
+            # The password is account-wide (every database of the account): secret end to end.
+            string_data={
+                PASSWORD_FILE: pulumi.Output.secret(credentials.password),
+                POSTGRES_CA_FILE: pg_ca.certificate,
+                VALKEY_CA_FILE: valkey_ca.certificate,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        config_text = pulumi.Output.all(
+            args.remote_write_url, credentials.username, args.postgres.endpoints, args.valkey.endpoints
+        ).apply(
+            lambda v: render_agent_config(
+                AgentSettings(
+                    remote_write_url=v[0],
+                    cluster=args.cluster_name,
+                    tenant=args.tenant,
+                    environment=args.environment,
+                    metrics_username=v[1],
+                    postgres_targets=private_metrics_targets(v[2] or []),
+                    valkey_targets=private_metrics_targets(v[3] or []),
+                )
+            )
+        )
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=CONFIG_MAP_NAME, namespace=namespace),
+            data={"prometheus.yml": config_text},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        k8s.helm.v3.Release(
+            f"{name}-release",
+            name=RELEASE_NAME,
+            chart=CHART,
+            version=args.chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            namespace=namespace,
+            values=chart_values(),
+            atomic=True,
+            cleanup_on_fail=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[config_map, secret]),
+        )
+
+        self._network_policies(name, namespace, args)
+
+        self.namespace = namespace
+        self.register_outputs({"namespace": self.namespace})
+
+    def _network_policies(self, name: str, namespace: pulumi.Input[str], args: MetricsAgentArgs) -> None:
+        opts = pulumi.ResourceOptions(parent=self)
+        every_pod = k8s.meta.v1.LabelSelectorArgs()
+        agent = k8s.meta.v1.LabelSelectorArgs(match_labels=dict(AGENT_POD_LABELS))
+
+        def policy(
+            suffix: str,
+            pod_selector: k8s.meta.v1.LabelSelectorArgs,
+            egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs] | None = None,
+            ingress: list[k8s.networking.v1.NetworkPolicyIngressRuleArgs] | None = None,
+        ) -> None:
+            types = (["Ingress"] if ingress is not None else []) + (["Egress"] if egress is not None else [])
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{suffix}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=suffix, namespace=namespace),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=pod_selector, policy_types=types, egress=egress, ingress=ingress
+                ),
+                opts=opts,
+            )
+
+        def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
+            return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
+
+        def cidrs(*blocks: pulumi.Input[str]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+            return [
+                k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=b)) for b in blocks
+            ]
+
+        policy("default-deny", every_pod, egress=[], ingress=[])
+        policy(
+            "allow-dns",
+            every_pod,
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[
+                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={"kubernetes.io/metadata.name": "kube-system"}
+                            ),
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                        )
+                    ],
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")],
+                )
+            ],
+        )
+        # Service discovery, the kubelet/cAdvisor proxy (agent) and object watches (kube-state-metrics).
+        policy(
+            "allow-api-server",
+            every_pod,
+            egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidrs(*args.api_server_cidrs), ports=tcp(443))],
+        )
+        policy(
+            "allow-remote-write",
+            agent,
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=cidrs(pulumi.Output.from_input(args.remote_write_ip).apply(lambda ip: f"{ip}/32")),
+                    ports=tcp(PROMETHEUS_PORT),
+                )
+            ],
+        )
+        policy(
+            "allow-database-metrics",
+            agent,
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidrs(args.vpc_cidr), ports=tcp(DATABASE_METRICS_PORT))
+            ],
+        )
+        policy(
+            "allow-scrape-pods",
+            agent,
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs())],
+                    ports=tcp(*sorted({*args.scrape_ports, KUBE_STATE_METRICS_PORT})),
+                )
+            ],
+        )
+        policy(
+            "allow-agent-to-kube-state-metrics",
+            k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": "kube-state-metrics"}),
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=agent)],
+                    ports=tcp(KUBE_STATE_METRICS_PORT),
+                )
+            ],
+        )
+
+
+def _restricted_container() -> dict[str, Any]:
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _restricted_pod() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": DEFAULT_UID,
+        "runAsGroup": DEFAULT_UID,
+        "fsGroup": DEFAULT_UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def chart_values() -> dict[str, Any]:
+    """Values of the prometheus chart: server in agent mode, kube-state-metrics, nothing else."""
+    return {
+        "server": {
+            # Replaces the chart's default flags (TSDB retention, console paths) that agent mode rejects.
+            "defaultFlagsOverride": [
+                "--agent",
+                "--config.file=/etc/config/prometheus.yml",
+                "--storage.agent.path=/data",
+                "--web.enable-lifecycle",
+            ],
+            "configMapOverrideName": CONFIG_MAP_SUFFIX,
+            "podLabels": dict(AGENT_POD_LABELS),
+            # The WAL only buffers while the droplet is unreachable: no PersistentVolume (and no
+            # DigitalOcean volume billed for it); a rescheduled pod loses at most that buffer.
+            "persistentVolume": {"enabled": False},
+            "emptyDir": {"sizeLimit": "4Gi"},
+            "extraSecretMounts": [
+                {"name": DB_METRICS_SECRET, "mountPath": SECRETS_DIR, "secretName": DB_METRICS_SECRET, "readOnly": True}
+            ],
+            "securityContext": _restricted_pod(),
+            "containerSecurityContext": _restricted_container(),
+            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+            "service": {"enabled": True, "type": "ClusterIP"},
+        },
+        "configmapReload": {
+            "prometheus": {
+                "enabled": True,
+                "containerSecurityContext": _restricted_container(),
+                "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+            }
+        },
+        "kube-state-metrics": {
+            "enabled": True,
+            "securityContext": {**_restricted_pod(), "enabled": True},
+            "containerSecurityContext": _restricted_container(),
+            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        },
+        "alertmanager": {"enabled": False},
+        "prometheus-pushgateway": {"enabled": False},
+        # Node metrics come from the kubelet and cAdvisor through the API server: node_exporter
+        # needs hostNetwork/hostPID/hostPath, which Pod Security "restricted" forbids.
+        "prometheus-node-exporter": {"enabled": False},
+    }

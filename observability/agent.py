@@ -1,0 +1,203 @@
+"""prometheus.yml of the in-cluster metrics agent (Prometheus in agent mode).
+
+The agent scrapes inside the cluster and remote-writes everything to the monitoring droplet's
+Prometheus over the VPC. It stores nothing long-term (agent mode keeps only a WAL), evaluates no
+rules: alerting happens on the droplet, so the job names below are a contract with
+``observability/rules.py`` and the dashboards.
+
+Credentials never appear in this file: the database metrics password is read from a mounted
+Secret (``password_file``), so the rendered config is plain data and can live in a ConfigMap and a
+golden file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+JOB_PODS = "kubernetes-pods"
+JOB_KUBE_STATE_METRICS = "kube-state-metrics"
+JOB_KUBELET = "kubelet"
+JOB_CADVISOR = "cadvisor"
+JOB_POSTGRES = "managed-postgres"
+JOB_VALKEY = "managed-valkey"
+
+SECRETS_DIR = "/etc/secrets/db-metrics"
+"""Mount path of the Secret holding the database metrics credentials and CA certificates."""
+PASSWORD_FILE = "password"  # noqa: S105 - a file name in the mounted Secret
+POSTGRES_CA_FILE = "postgres-ca.crt"
+VALKEY_CA_FILE = "valkey-ca.crt"
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+DATABASE_METRICS_PORT = 9273
+
+_API_SERVER = "kubernetes.default.svc:443"
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """One managed-database metrics endpoint as the agent scrapes it."""
+
+    address: str
+    """host:port dialled (the cluster's private-network hostname)."""
+    server_name: str
+    """Name the TLS certificate is checked against (the hostname DigitalOcean reports)."""
+
+
+def private_metrics_targets(endpoints: Sequence[str]) -> list[DatabaseTarget]:
+    """Map DigitalOcean's reported metrics endpoints to their private-network twins.
+
+    DigitalOcean reports each node's endpoint under its public hostname (``host:9273`` or
+    ``https://host:9273/metrics``). Every managed-database hostname has a ``private-`` twin that
+    resolves to the node's VPC address; scraping that keeps the traffic inside the VPC, where the
+    agent's NetworkPolicy admits it. The certificate is still verified against the reported name.
+    """
+    targets = []
+    for endpoint in endpoints:
+        parsed = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        host = parsed.hostname or ""
+        if not host:
+            raise ValueError(f"unparseable database metrics endpoint {endpoint!r}")
+        port = parsed.port or DATABASE_METRICS_PORT
+        private = host if host.startswith("private-") else f"private-{host}"
+        targets.append(DatabaseTarget(address=f"{private}:{port}", server_name=host.removeprefix("private-")))
+    return sorted(set(targets), key=lambda t: t.address)
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    remote_write_url: str
+    """http://<droplet private IP>:9090/api/v1/write"""
+    cluster: str
+    """Value of the ``cluster`` external label (the DOKS cluster name)."""
+    tenant: str
+    environment: str
+    metrics_username: str
+    """DigitalOcean's account-wide database metrics user (not secret; its password is)."""
+    postgres_targets: Sequence[DatabaseTarget]
+    valkey_targets: Sequence[DatabaseTarget]
+    scrape_interval: str = "30s"
+
+
+def _api_proxy_job(job: str, path_suffix: str) -> dict[str, Any]:
+    """Kubelet endpoints reached through the API server proxy.
+
+    Going through the API server means the agent needs egress to the API server only (not to
+    every node's 10250), and no kubelet client certificate.
+    """
+    return {
+        "job_name": job,
+        "scheme": "https",
+        "kubernetes_sd_configs": [{"role": "node"}],
+        "tls_config": {"ca_file": f"{SERVICE_ACCOUNT_DIR}/ca.crt"},
+        "authorization": {"credentials_file": f"{SERVICE_ACCOUNT_DIR}/token"},
+        "relabel_configs": [
+            {"action": "labelmap", "regex": "__meta_kubernetes_node_label_(.+)"},
+            {"target_label": "__address__", "replacement": _API_SERVER},
+            {
+                "source_labels": ["__meta_kubernetes_node_name"],
+                "regex": "(.+)",
+                "target_label": "__metrics_path__",
+                "replacement": f"/api/v1/nodes/${{1}}/proxy/metrics{path_suffix}",
+            },
+            {"source_labels": ["__meta_kubernetes_node_name"], "target_label": "instance"},
+        ],
+    }
+
+
+def _database_job(job: str, targets: Sequence[DatabaseTarget], username: str, ca_file: str) -> list[dict[str, Any]]:
+    # One job per target: each has its own TLS server name. They share the job label, which is
+    # what the rules and dashboards select on.
+    return [
+        {
+            "job_name": f"{job}-{index}" if len(targets) > 1 else job,
+            "scheme": "https",
+            "scrape_interval": "60s",
+            "basic_auth": {"username": username, "password_file": f"{SECRETS_DIR}/{PASSWORD_FILE}"},
+            "tls_config": {"ca_file": f"{SECRETS_DIR}/{ca_file}", "server_name": target.server_name},
+            "static_configs": [{"targets": [target.address], "labels": {"job": job}}],
+        }
+        for index, target in enumerate(targets)
+    ]
+
+
+def render_agent_config(settings: AgentSettings) -> str:
+    config: dict[str, Any] = {
+        "global": {
+            "scrape_interval": settings.scrape_interval,
+            "external_labels": {
+                "cluster": settings.cluster,
+                "tenant": settings.tenant,
+                "environment": settings.environment,
+            },
+        },
+        "remote_write": [
+            {
+                "url": settings.remote_write_url,
+                # Buffer through a droplet replacement (minutes) without dropping samples.
+                "queue_config": {"max_samples_per_send": 2000, "max_backoff": "30s"},
+            }
+        ],
+        "scrape_configs": [
+            {
+                # Pods opt in with prometheus.io/scrape: "true"; /path and /port override the defaults.
+                "job_name": JOB_PODS,
+                "kubernetes_sd_configs": [{"role": "pod"}],
+                "relabel_configs": [
+                    {
+                        "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+                        "action": "keep",
+                        "regex": "true",
+                    },
+                    {
+                        "source_labels": ["__meta_kubernetes_pod_phase"],
+                        "action": "drop",
+                        "regex": "Pending|Succeeded|Failed",
+                    },
+                    {
+                        "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_path"],
+                        "action": "replace",
+                        "target_label": "__metrics_path__",
+                        "regex": "(.+)",
+                    },
+                    {
+                        "source_labels": ["__address__", "__meta_kubernetes_pod_annotation_prometheus_io_port"],
+                        "action": "replace",
+                        "regex": "([^:]+)(?::\\d+)?;(\\d+)",
+                        "replacement": "$1:$2",
+                        "target_label": "__address__",
+                    },
+                    {"action": "labelmap", "regex": "__meta_kubernetes_pod_label_(.+)"},
+                    {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+                    {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+                    {"source_labels": ["__meta_kubernetes_pod_container_name"], "target_label": "container"},
+                ],
+            },
+            {
+                "job_name": JOB_KUBE_STATE_METRICS,
+                # kube-state-metrics reports about other objects: its namespace/pod labels win.
+                "honor_labels": True,
+                "kubernetes_sd_configs": [{"role": "endpoints", "namespaces": {"own_namespace": True}}],
+                "relabel_configs": [
+                    {
+                        "source_labels": ["__meta_kubernetes_service_label_app_kubernetes_io_name"],
+                        "action": "keep",
+                        "regex": "kube-state-metrics",
+                    },
+                    {
+                        "source_labels": ["__meta_kubernetes_endpoint_port_name"],
+                        "action": "keep",
+                        "regex": "http",
+                    },
+                ],
+            },
+            _api_proxy_job(JOB_KUBELET, ""),
+            _api_proxy_job(JOB_CADVISOR, "/cadvisor"),
+            *_database_job(JOB_POSTGRES, settings.postgres_targets, settings.metrics_username, POSTGRES_CA_FILE),
+            *_database_job(JOB_VALKEY, settings.valkey_targets, settings.metrics_username, VALKEY_CA_FILE),
+        ],
+    }
+    return yaml.safe_dump(config, sort_keys=False, width=10_000)

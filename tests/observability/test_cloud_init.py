@@ -1,0 +1,125 @@
+"""The monitoring droplet's user-data: valid for cloud-init, within DigitalOcean's size limit,
+writing every config where the Ubuntu packages read it, data on the volume."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from pathlib import Path
+
+import yaml
+
+from observability.cloud_init import (
+    DATA_DIR,
+    GRAFANA_PASSWORD_FILE,
+    USER_DATA_LIMIT_BYTES,
+    render_files,
+    render_user_data,
+)
+from observability.grafana import DASHBOARDS_DIR, render_dashboards
+from observability.prometheus import RULES_DIR
+from observability.rules import render_rule_files
+from tests.observability.support import HOST, SECRETS, assert_golden, run_tool
+
+
+def document() -> dict:
+    return yaml.safe_load(render_user_data(HOST, SECRETS))
+
+
+def written() -> dict[str, dict]:
+    return {f["path"]: f for f in document()["write_files"]}
+
+
+def test_cloud_init_schema_accepts_the_user_data(tmp_path: Path) -> None:
+    path = tmp_path / "user-data.yaml"
+    path.write_text(render_user_data(HOST, SECRETS))
+    result = run_tool("cloud-init", "schema", "--config-file", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Valid cloud-config" in result.stdout
+
+
+def test_user_data_starts_with_the_cloud_config_header() -> None:
+    assert render_user_data(HOST, SECRETS).startswith("#cloud-config\n")
+
+
+def test_user_data_fits_digitaloceans_limit() -> None:
+    assert len(render_user_data(HOST, SECRETS).encode()) < USER_DATA_LIMIT_BYTES
+
+
+def test_configs_land_where_the_ubuntu_packages_read_them() -> None:
+    paths = set(written())
+    assert {
+        "/etc/prometheus/prometheus.yml",
+        "/etc/default/prometheus",
+        "/etc/prometheus/alertmanager.yml",
+        "/etc/default/prometheus-alertmanager",
+        "/etc/grafana/grafana.ini",
+        "/etc/grafana/provisioning/datasources/prometheus.yaml",
+        "/etc/grafana/provisioning/dashboards/platform.yaml",
+    } <= paths
+    assert {f"{RULES_DIR}/{name}" for name in render_rule_files()} <= paths
+    assert {f"{DASHBOARDS_DIR}/{name}" for name in render_dashboards()} <= paths
+
+
+def test_dashboards_travel_compressed_and_decode_to_the_rendered_json() -> None:
+    files = written()
+    for name, text in render_dashboards().items():
+        entry = files[f"{DASHBOARDS_DIR}/{name}"]
+        assert entry["encoding"] == "gz+b64"
+        assert gzip.decompress(base64.b64decode(entry["content"])).decode() == text
+
+
+def test_secret_bearing_files_are_root_only_when_written() -> None:
+    files = written()
+    for path in ("/etc/prometheus/alertmanager.yml", "/etc/grafana/grafana.ini", GRAFANA_PASSWORD_FILE):
+        assert files[path]["permissions"] == "0600", path
+    install = files["/usr/local/sbin/install-monitoring"]["content"]
+    assert "chown root:prometheus /etc/prometheus/alertmanager.yml" in install
+    assert "chown root:grafana /etc/grafana/grafana.ini" in install
+
+
+def test_the_volume_is_mounted_before_anything_is_installed() -> None:
+    assert document()["runcmd"] == [["/usr/local/sbin/mount-monitoring-volume"], ["/usr/local/sbin/install-monitoring"]]
+
+
+def test_services_refuse_to_start_without_the_volume() -> None:
+    files = written()
+    for unit in ("prometheus", "prometheus-alertmanager", "grafana-server"):
+        dropin = files[f"/etc/systemd/system/{unit}.service.d/10-data-volume.conf"]["content"]
+        assert f"RequiresMountsFor={DATA_DIR}" in dropin
+
+
+def test_node_exporter_is_installed_and_enabled() -> None:
+    install = written()["/usr/local/sbin/install-monitoring"]["content"]
+    assert "prometheus-node-exporter" in install
+    assert "systemctl enable prometheus prometheus-alertmanager prometheus-node-exporter grafana-server" in install
+
+
+def test_grafana_admin_password_is_reset_from_the_secret_each_boot() -> None:
+    install = written()["/usr/local/sbin/install-monitoring"]["content"]
+    assert f"reset-admin-password --password-from-stdin < {GRAFANA_PASSWORD_FILE}" in install
+    assert written()[GRAFANA_PASSWORD_FILE]["content"] == SECRETS.grafana_admin_password
+
+
+def test_the_mount_script_never_formats_a_device_that_has_a_filesystem() -> None:
+    script = written()["/usr/local/sbin/mount-monitoring-volume"]["content"]
+    assert 'blkid "$DEVICE" >/dev/null || mkfs.ext4' in script
+    assert f"scsi-0DO_Volume_{HOST.volume_name}" in script
+
+
+def test_secrets_appear_only_in_the_files_that_need_them() -> None:
+    holders = {
+        path
+        for path, text in render_files(HOST, SECRETS).items()
+        for value in (SECRETS.grafana_admin_password, SECRETS.paging_webhook_url, SECRETS.chat_webhook_url)
+        if value in text
+    }
+    assert holders == {"/etc/prometheus/alertmanager.yml", "/etc/grafana/grafana.ini", GRAFANA_PASSWORD_FILE}
+
+
+def test_rendering_is_deterministic() -> None:
+    assert render_user_data(HOST, SECRETS) == render_user_data(HOST, SECRETS)
+
+
+def test_user_data_matches_golden() -> None:
+    assert_golden("user-data.yaml", render_user_data(HOST, SECRETS))

@@ -1,0 +1,136 @@
+"""MonitoringServer: a replaceable droplet, data on a protectable volume, secrets only in secret
+user-data, and a firewall that admits remote write from the VPC and cluster only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+import yaml
+
+from components import MonitoringServer, MonitoringServerArgs
+from tests.harness import TEST_SECRETS, StackRun, component_run
+
+DROPLET = "digitalocean:index/droplet:Droplet"
+FIREWALL = "digitalocean:index/firewall:Firewall"
+VOLUME = "digitalocean:index/volume:Volume"
+MONITORING_SECRET_KEYS = ("grafanaAdminPassword", "alertPagingWebhookUrl", "alertChatWebhookUrl")
+
+
+def server(admin_cidrs: tuple[str, ...] = ("198.51.100.0/24",), protect: bool = True) -> MonitoringServer:
+    return MonitoringServer(
+        "mon",
+        MonitoringServerArgs(
+            region="nyc1",
+            vpc_id="vpc-1",
+            vpc_cidr="10.110.0.0/16",
+            cluster_id="k8s-1",
+            size="s-2vcpu-4gb",
+            image="ubuntu-24-04-x64",
+            volume_size_gib=50,
+            retention_days=30,
+            backups=True,
+            admin_cidrs=admin_cidrs,
+            tenant="niche-discovery",
+            environment="production",
+            tags=["t"],
+            protect=protect,
+            grafana_admin_password=TEST_SECRETS["grafanaAdminPassword"],
+            paging_webhook_url=TEST_SECRETS["alertPagingWebhookUrl"],
+            chat_webhook_url=TEST_SECRETS["alertChatWebhookUrl"],
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def run() -> StackRun:
+    return component_run(server)
+
+
+def strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def test_user_data_is_a_secret_input(run: StackRun) -> None:
+    assert "userData" in run.one(DROPLET).secret_inputs
+
+
+def test_user_data_carries_the_receivers_and_the_grafana_password(run: StackRun) -> None:
+    user_data = run.one(DROPLET).inputs["userData"]
+    document = yaml.safe_load(user_data)
+    assert document["write_files"]
+    for key in MONITORING_SECRET_KEYS:
+        assert TEST_SECRETS[key] in user_data
+
+
+def test_no_plain_input_carries_a_monitoring_secret(run: StackRun) -> None:
+    for resource in run.resources:
+        for key, value in resource.inputs.items():
+            if key in resource.secret_inputs:
+                continue
+            for text in strings(value):
+                for secret in MONITORING_SECRET_KEYS:
+                    assert TEST_SECRETS[secret] not in text, (resource.name, key)
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_stack_leaks_no_monitoring_secret_to_outputs_or_plain_inputs(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
+    stack_run: StackRun = request.getfixturevalue(stack)
+    assert "userData" in stack_run.one(DROPLET).secret_inputs
+    for name, value in stack_run.outputs.items():
+        if name in stack_run.secret_outputs:
+            continue
+        for text in strings(value):
+            for secret in MONITORING_SECRET_KEYS:
+                assert TEST_SECRETS[secret] not in text, name
+    for resource in stack_run.resources:
+        for key, value in resource.inputs.items():
+            if key in resource.secret_inputs:
+                continue
+            for text in strings(value):
+                for secret in MONITORING_SECRET_KEYS:
+                    assert TEST_SECRETS[secret] not in text, (resource.type, resource.name, key)
+
+
+def test_only_prometheus_is_open_to_the_vpc_and_the_cluster(run: StackRun) -> None:
+    rules = run.one(FIREWALL).inputs["inboundRules"]
+    tcp = {r["portRange"]: r for r in rules if r["protocol"] == "tcp"}
+    assert tcp["9090"]["sourceAddresses"] == ["10.110.0.0/16"]
+    assert tcp["9090"]["sourceKubernetesIds"] == ["k8s-1"]
+    assert "9093" not in tcp and "9100" not in tcp
+
+
+def test_ssh_and_grafana_only_from_admin_networks(run: StackRun) -> None:
+    rules = run.one(FIREWALL).inputs["inboundRules"]
+    tcp = {r["portRange"]: r for r in rules if r["protocol"] == "tcp"}
+    assert tcp["22"]["sourceAddresses"] == ["198.51.100.0/24"]
+    assert tcp["3000"]["sourceAddresses"] == ["198.51.100.0/24"]
+    for rule in rules:
+        assert "0.0.0.0/0" not in rule.get("sourceAddresses", [])
+
+
+def test_without_admin_networks_nothing_outside_the_vpc_gets_in() -> None:
+    rules = component_run(lambda: server(admin_cidrs=())).one(FIREWALL).inputs["inboundRules"]
+    assert {r.get("portRange") for r in rules} == {"9090", None}
+
+
+def test_the_data_volume_is_protected(run: StackRun) -> None:
+    assert run.one(VOLUME).protect
+
+
+def test_the_droplet_runs_digitaloceans_metrics_agent(run: StackRun) -> None:
+    assert run.one(DROPLET).inputs["monitoring"] is True
+
+
+def test_retention_from_config_reaches_prometheus(run: StackRun) -> None:
+    assert "--storage.tsdb.retention.time=30d" in run.one(DROPLET).inputs["userData"]
