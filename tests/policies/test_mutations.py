@@ -1,0 +1,415 @@
+"""Deliberately broken variants of the real stacks: each must make exactly the expected guard fire.
+
+Mutants are deep copies of the recorded resources of a committed stack with one thing changed (the
+config validators would refuse most of these before anything is registered, which is tested
+elsewhere); the pack, configured for that stack, must report the expected policy as a mandatory
+violation and nothing else that the unmutated stack does not already report.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.harness import Resource, StackRun
+from tests.policies.samples import DELETE, patched
+from tests.policy_adapter import PolicyEvaluator, Violation, describe, mutate
+
+Records = list[Resource]
+
+DB = "digitalocean:index/databaseCluster:DatabaseCluster"
+DB_FW = "digitalocean:index/databaseFirewall:DatabaseFirewall"
+DROPLET = "digitalocean:index/droplet:Droplet"
+FIREWALL = "digitalocean:index/firewall:Firewall"
+VOLUME = "digitalocean:index/volume:Volume"
+ATTACHMENT = "digitalocean:index/volumeAttachment:VolumeAttachment"
+CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+HELM = "kubernetes:helm.sh/v3:Release"
+BUCKET = "aws:s3/bucket:Bucket"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
+FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect"
+
+
+def index(records: Records, type_token: str, suffix: str = "") -> int:
+    for i, r in enumerate(records):
+        if r.type == type_token and r.name.endswith(suffix):
+            return i
+    pytest.skip(f"the stack has no {type_token} named *{suffix} (yet)")
+
+
+def set_input(type_token: str, suffix: str, path: str | tuple[str, ...], value: Any) -> Callable[[Records], Records]:
+    def change(records: Records) -> Records:
+        i = index(records, type_token, suffix)
+        records[i] = mutate(records[i], inputs=patched(records[i].inputs, path, value))
+        return records
+
+    return change
+
+
+def set_option(type_token: str, suffix: str, **options: Any) -> Callable[[Records], Records]:
+    def change(records: Records) -> Records:
+        i = index(records, type_token, suffix)
+        records[i] = mutate(records[i], **options)
+        return records
+
+    return change
+
+
+def remove(type_token: str, suffix: str) -> Callable[[Records], Records]:
+    def change(records: Records) -> Records:
+        del records[index(records, type_token, suffix)]
+        return records
+
+    return change
+
+
+def duplicate(type_token: str, suffix: str) -> Callable[[Records], Records]:
+    def change(records: Records) -> Records:
+        original = records[index(records, type_token, suffix)]
+        records.append(mutate(original, urn=original.urn + "-second", name=original.name + "-second"))
+        return records
+
+    return change
+
+
+API = "-app-api-service-deployment"
+"""The Deployment the container/pod mutants change: it has ports, env, probes and its own ServiceAccount."""
+POD = "spec.template.spec"
+
+
+def container_input(field: str, value: Any) -> Callable[[Records], Records]:
+    return set_input(DEPLOYMENT, API, f"{POD}.containers.0.{field}", value)
+
+
+def pod_input(field: str, value: Any) -> Callable[[Records], Records]:
+    return set_input(DEPLOYMENT, API, f"{POD}.{field}", value)
+
+
+def configmap_secret(records: Records) -> Records:
+    i = index(records, CONFIG_MAP, "-app-config")
+    records[i] = mutate(records[i], inputs=patched(records[i].inputs, "data.DATABASE_PASSWORD", "hunter2-in-clear"))
+    return records
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    stack: str
+    change: Callable[[Records], Records]
+    fires: str
+
+
+MUTANTS = [
+    Mutant("production-db-with-one-node", "production", set_input(DB, "-pg-cluster", "nodeCount", 1), "do-db-standby"),
+    Mutant(
+        "production-broker-with-one-node",
+        "production",
+        set_input(DB, "-valkey-cluster", "nodeCount", 1),
+        "do-db-standby",
+    ),
+    Mutant("db-firewall-missing", "production", remove(DB_FW, "-pg-firewall"), "stack-db-exactly-one-firewall"),
+    Mutant("db-firewall-doubled", "staging", duplicate(DB_FW, "-valkey-firewall"), "stack-db-exactly-one-firewall"),
+    Mutant(
+        "db-firewall-open-to-world",
+        "production",
+        set_input(DB_FW, "-pg-firewall", "rules.+", {"type": "ip_addr", "value": "0.0.0.0/0"}),
+        "do-db-firewall-no-public",
+    ),
+    Mutant(
+        "ssh-open-to-world",
+        "production",
+        set_input(
+            FIREWALL,
+            "-monitoring-firewall",
+            "inboundRules.+",
+            {"protocol": "tcp", "portRange": "22", "sourceAddresses": ["0.0.0.0/0"]},
+        ),
+        "do-firewall-no-world-admin-ports",
+    ),
+    Mutant(
+        "firewall-selecting-every-stack-droplet",
+        "production",
+        set_input(FIREWALL, "-monitoring-firewall", "tags", ["niche-discovery", "env:production", "managed-by:pulumi"]),
+        "do-firewall-explicit-targets",
+    ),
+    Mutant(
+        "unprotected-production-volume",
+        "production",
+        set_option(VOLUME, "-monitoring-data", protect=False),
+        "stack-stateful-protected",
+    ),
+    Mutant(
+        "unprotected-production-database",
+        "production",
+        set_option(DB, "-pg-cluster", protect=False),
+        "stack-stateful-protected",
+    ),
+    Mutant(
+        "droplet-without-metrics-agent",
+        "staging",
+        set_input(DROPLET, "-monitoring-droplet", "monitoring", False),
+        "do-droplet-monitoring",
+    ),
+    Mutant(
+        "production-droplet-without-backups",
+        "production",
+        set_input(DROPLET, "-monitoring-droplet", "backups", False),
+        "do-droplet-backups",
+    ),
+    Mutant(
+        "production-cluster-without-ha",
+        "production",
+        set_input(CLUSTER, "-cluster", "ha", False),
+        "do-k8s-ha-control-plane",
+    ),
+    Mutant(
+        "cluster-without-auto-upgrade",
+        "staging",
+        set_input(CLUSTER, "-cluster", "autoUpgrade", False),
+        "do-k8s-auto-upgrade",
+    ),
+    Mutant(
+        "cluster-without-surge-upgrade",
+        "production",
+        set_input(CLUSTER, "-cluster", "surgeUpgrade", False),
+        "do-k8s-surge-upgrade",
+    ),
+    Mutant("pool-above-per-pool-cap", "production", set_input(POOL, "-general", "maxNodes", 11), "do-node-pool-bounds"),
+    Mutant(
+        "autoscaled-pool-pins-node-count",
+        "staging",
+        lambda rs: set_option(POOL, "-general", ignore_changes=())(set_input(POOL, "-general", "nodeCount", 2)(rs)),
+        "do-node-pool-bounds",
+    ),
+    Mutant(
+        "staging-over-node-budget",
+        "staging",
+        set_input(CLUSTER, "-cluster", "nodePool.nodeCount", 4),
+        "stack-budget-caps",
+    ),
+    Mutant(
+        "database-plan-over-budget",
+        "production",
+        set_input(DB, "-pg-cluster", "size", "db-s-8vcpu-32gb"),
+        "stack-budget-caps",
+    ),
+    Mutant(
+        "database-off-the-vpc",
+        "production",
+        set_input(DB, "-pg-cluster", "privateNetworkUuid", DELETE),
+        "do-db-private-network",
+    ),
+    Mutant(
+        "database-without-maintenance-window",
+        "production",
+        set_input(DB, "-valkey-cluster", "maintenanceWindows", []),
+        "do-db-maintenance-window",
+    ),
+    Mutant("volume-detached", "production", remove(ATTACHMENT, "-monitoring-data-attachment"), "stack-volume-attached"),
+    Mutant(
+        "droplet-missing-managed-by-tag",
+        "production",
+        set_input(DROPLET, "-monitoring-droplet", "tags.2", "owner:nobody"),
+        "do-required-tags",
+    ),
+    Mutant(
+        "database-in-another-region", "staging", set_input(DB, "-pg-cluster", "region", "sfo3"), "do-region-allowed"
+    ),
+    Mutant(
+        "staging-names-a-production-resource",
+        "staging",
+        set_input(
+            VOLUME, "-monitoring-data", "description", "restored from niche-discovery-production-monitoring-data"
+        ),
+        "stack-no-cross-environment-references",
+    ),
+    Mutant(
+        "container-running-as-root",
+        "production",
+        container_input("securityContext.runAsUser", 0),
+        "k8s-run-as-non-root",
+    ),
+    Mutant(
+        "image-tagged-latest",
+        "production",
+        container_input("image", "registry.digitalocean.com/nde/api:latest"),
+        "k8s-image-pinned",
+    ),
+    Mutant(
+        "container-may-escalate",
+        "staging",
+        container_input("securityContext.allowPrivilegeEscalation", True),
+        "k8s-no-privilege-escalation",
+    ),
+    Mutant(
+        "container-writes-its-image",
+        "production",
+        container_input("securityContext.readOnlyRootFilesystem", False),
+        "k8s-read-only-root-filesystem",
+    ),
+    Mutant(
+        "container-without-limits",
+        "production",
+        container_input("resources.limits", DELETE),
+        "k8s-resources-requests-limits",
+    ),
+    Mutant("container-without-liveness-probe", "production", container_input("livenessProbe", DELETE), "k8s-probes"),
+    Mutant(
+        "database-password-as-plain-env",
+        "production",
+        container_input("env.0", {"name": "DATABASE_PASSWORD", "value": "hunter2-in-clear"}),
+        "k8s-no-plain-secret-env",
+    ),
+    Mutant("pod-on-host-network", "production", pod_input("hostNetwork", True), "k8s-no-host-namespaces"),
+    Mutant(
+        "pod-mounts-host-path",
+        "staging",
+        pod_input("volumes.0", {"name": "host", "hostPath": {"path": "/"}}),
+        "k8s-no-host-path",
+    ),
+    Mutant(
+        "pod-mounts-default-token",
+        "production",
+        lambda rs: pod_input("automountServiceAccountToken", True)(pod_input("serviceAccountName", "default")(rs)),
+        "k8s-no-default-service-account-token",
+    ),
+    Mutant("secret-value-in-configmap", "staging", configmap_secret, "k8s-no-secrets-in-configmaps"),
+    Mutant(
+        "rollout-may-drop-pods",
+        "production",
+        set_input(DEPLOYMENT, "-app-frontend-deployment", "spec.strategy.rollingUpdate.maxUnavailable", 1),
+        "k8s-rolling-update-zero-unavailable",
+    ),
+    Mutant(
+        "production-hpa-floor-of-one",
+        "production",
+        set_input(HPA, "-app-api-service-hpa", "spec.minReplicas", 1),
+        "k8s-replica-floor",
+    ),
+    Mutant(
+        "production-queue-workers-scale-to-zero",
+        "production",
+        set_input(SCALED_OBJECT, "-app-worker-discovery-scaledobject", "spec.minReplicaCount", 0),
+        "k8s-replica-floor",
+    ),
+    Mutant(
+        "autoscaler-above-cap",
+        "production",
+        set_input(SCALED_OBJECT, "-app-worker-validation-scaledobject", "spec.maxReplicaCount", 100),
+        "k8s-autoscaler-bounds",
+    ),
+    Mutant("multi-replica-workload-without-pdb", "production", remove(PDB, "-app-api-service-pdb"), "k8s-pdb-required"),
+    Mutant(
+        "namespace-without-default-deny", "staging", remove(NETPOL, "-app-default-deny"), "k8s-namespace-default-deny"
+    ),
+    Mutant(
+        "namespace-admits-privileged-pods",
+        "production",
+        set_input(
+            NAMESPACE, "-app-namespace", ("metadata", "labels", "pod-security.kubernetes.io/enforce"), "privileged"
+        ),
+        "k8s-namespace-pod-security",
+    ),
+    Mutant("ingress-without-tls", "production", set_input(INGRESS, "-edge-api", "spec.tls", DELETE), "k8s-ingress-tls"),
+    Mutant(
+        "ingress-serving-plain-http",
+        "production",
+        lambda rs: set_input(INGRESS, "-edge-api", ("metadata", "annotations", SSL_REDIRECT), DELETE)(
+            set_input(INGRESS, "-edge-api", ("metadata", "annotations", FORCE_SSL_REDIRECT), DELETE)(rs)
+        ),
+        "k8s-ingress-https-redirect",
+    ),
+    Mutant(
+        "helm-chart-floating",
+        "production",
+        set_input(HELM, "-addons-ingress-nginx", "version", "4.x"),
+        "k8s-helm-chart-pinned",
+    ),
+    Mutant(
+        "backup-bucket-public-policy-allowed",
+        "production",
+        set_input(PUBLIC_ACCESS_BLOCK, "-backups-primary-public-access-block", "blockPublicPolicy", False),
+        "aws-s3-public-access-blocked",
+    ),
+    Mutant(
+        "backup-versioning-suspended",
+        "staging",
+        set_input(VERSIONING, "-backups-primary-versioning", "versioningConfiguration.status", "Suspended"),
+        "aws-s3-versioning-enabled",
+    ),
+    Mutant(
+        "backup-bucket-without-lifecycle",
+        "production",
+        remove(LIFECYCLE, "-backups-primary-lifecycle"),
+        "stack-s3-bucket-complete",
+    ),
+    Mutant(
+        "production-backup-bucket-force-destroy",
+        "production",
+        set_input(BUCKET, "-backups-primary-bucket", "forceDestroy", True),
+        "aws-s3-no-force-destroy",
+    ),
+    Mutant(
+        "unprotected-production-backup-bucket",
+        "production",
+        set_option(BUCKET, "-backups-primary-bucket", protect=False),
+        "stack-stateful-protected",
+    ),
+]
+
+
+@functools.cache
+def _analyzer(stack: str) -> PolicyEvaluator:
+    return PolicyEvaluator.for_stack(stack)
+
+
+_baselines: dict[tuple[str, bool], list[Violation]] = {}
+
+
+def _baseline(run: StackRun) -> list[Violation]:
+    """What the unmutated stack already reports (session stacks are evaluated once, so is this)."""
+    key = (run.stack, run.preview)
+    if key not in _baselines:
+        _baselines[key] = _analyzer(run.stack).analyze(run.resources)
+    return _baselines[key]
+
+
+def _policies(found: list[Violation]) -> Counter[str]:
+    return Counter(v.policy for v in found)
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
+def test_mutant_fires_exactly_the_expected_guard(mutant: Mutant, staging: StackRun, production: StackRun) -> None:
+    run = {"staging": staging, "production": production}[mutant.stack]
+    analyzer = _analyzer(mutant.stack)
+    before = _baseline(run)
+    after = analyzer.analyze(mutant.change(list(run.resources)))
+    new = _policies(after) - _policies(before)
+    assert set(new) == {mutant.fires}, "\n" + describe(after)
+    levels = {v.level for v in after if v.policy == mutant.fires}
+    expected = "advisory" if (mutant.stack, mutant.fires) in _STAGING_ADVISORY else "mandatory"
+    assert levels == {expected}
+
+
+_STAGING_ADVISORY = {("staging", "do-db-maintenance-window"), ("staging", "stack-volume-attached")}
+
+
+def test_there_are_at_least_twelve_mutants() -> None:
+    assert len(MUTANTS) >= 12
