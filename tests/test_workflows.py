@@ -1,0 +1,414 @@
+"""The GitHub workflows: schema-valid, and holding the properties the delivery pipeline relies on.
+
+Offline: check-jsonschema validates against the GitHub schemas vendored in the package; the rest
+reads the YAML. What is proved: both stacks are previewed on pull requests, every preview/up
+enforces the policy pack with the stack's config (and the PR preview passes the flags the script
+passes), production deploys only after staging and behind its environment, secrets never appear in
+a script, permissions are minimal, concurrency is set, and versions are pinned.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTION = ROOT / ".github" / "actions" / "pulumi-setup" / "action.yml"
+CHECK_JSONSCHEMA = ROOT / ".venv" / "bin" / "check-jsonschema"
+STACKS = {"staging", "production"}
+SCRIPT = "scripts/pulumi-stack.sh"
+PULUMI_ACTION = "pulumi/actions@"
+SECRET_EXPR = re.compile(r"\$\{\{[^}]*\bsecrets\.")
+SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+# v\d+\.\d+\.\d+$")
+TAG_PIN = re.compile(r"^[\w.-]+/[\w./-]+@v\d+\.\d+\.\d+$")
+
+
+def workflow_files() -> list[Path]:
+    return sorted(WORKFLOWS.glob("*.yml"))
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return load(WORKFLOWS / f"{name}.yml")
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return job.get("steps", [])
+
+
+def all_steps() -> list[tuple[str, dict[str, Any]]]:
+    found = [
+        (f"{path.name}:{job_id}", step)
+        for path in workflow_files()
+        for job_id, job in load(path)["jobs"].items()
+        for step in steps(job)
+    ]
+    found += [(ACTION.name, step) for step in load(ACTION)["runs"]["steps"]]
+    return found
+
+
+def script_calls(job: dict[str, Any]) -> list[list[str]]:
+    """[command, stack] of each `bash scripts/pulumi-stack.sh <command> <stack>` step."""
+    prefix = f"bash {SCRIPT} "
+    runs = [step.get("run", "").strip() for step in steps(job)]
+    return [run.removeprefix(prefix).split(" ", 1) for run in runs if run.startswith(prefix)]
+
+
+def test_there_are_workflows() -> None:
+    assert {p.stem for p in workflow_files()} >= {"pull-request", "deploy", "drift", "checks"}
+
+
+# --- schema ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_workflow_validates_against_the_github_workflow_schema(path: Path) -> None:
+    result = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_composite_action_validates_against_the_github_action_schema() -> None:
+    result = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-actions", str(ACTION)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dependabot_config_validates_and_updates_the_pinned_actions() -> None:
+    path = ROOT / ".github" / "dependabot.yml"
+    result = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.dependabot", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (update,) = yaml.safe_load(path.read_text())["updates"]
+    assert update["package-ecosystem"] == "github-actions"
+    assert set(update["directories"]) == {"/", "/.github/actions/pulumi-setup"}
+
+
+def test_the_schema_check_rejects_an_invalid_workflow(tmp_path: Path) -> None:
+    """The validator is live: a job without runs-on or uses fails it."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  x:\n    steps:\n      - run: true\n")
+    result = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+
+
+# --- pull requests -----------------------------------------------------------------------------
+def preview_job() -> dict[str, Any]:
+    return workflow("pull-request")["jobs"]["preview"]
+
+
+def pulumi_steps(job: dict[str, Any], command: str) -> list[dict[str, Any]]:
+    return [
+        s for s in steps(job) if s.get("uses", "").startswith(PULUMI_ACTION) and s["with"].get("command") == command
+    ]
+
+
+def test_pull_requests_to_main_trigger_the_preview() -> None:
+    assert workflow("pull-request")["on"]["pull_request"]["branches"] == ["main"]
+
+
+def test_pull_requests_preview_both_stacks() -> None:
+    assert set(preview_job()["strategy"]["matrix"]["stack"]) == STACKS
+    assert preview_job()["strategy"]["fail-fast"] is False  # one stack's failure must not hide the other's diff
+    (step,) = pulumi_steps(preview_job(), "preview")
+    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+
+
+def test_the_preview_runs_after_the_checks_and_comments_on_the_pull_request() -> None:
+    assert preview_job()["needs"] == "checks"
+    (step,) = pulumi_steps(preview_job(), "preview")
+    assert step["with"]["comment-on-pr"] is True
+    assert preview_job()["permissions"]["pull-requests"] == "write"
+
+
+def test_the_pr_preview_passes_the_flags_the_script_passes() -> None:
+    """pulumi/actions' inputs map to the CLI flags of `scripts/pulumi-stack.sh preview`."""
+    (step,) = pulumi_steps(preview_job(), "preview")
+    script = (ROOT / SCRIPT).read_text()
+    preview = re.search(r"cmd_preview\(\) \{(.*?)\n\}", script, re.DOTALL)
+    assert preview is not None
+    body = preview.group(1)
+    assert 'POLICY_PACK="policies"' in script
+    assert 'local file="$POLICY_PACK/config/$1.json"' in script
+    assert '--policy-pack "$POLICY_PACK" --policy-pack-config "$config"' in body
+    assert step["with"]["policyPacks"] == "policies"
+    assert step["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
+    assert ("--diff" in body) == (step["with"].get("diff") is True)
+    assert "--refresh" not in body
+    assert step["with"].get("refresh", False) is False
+
+
+def test_the_pr_preview_uses_the_s3_backend_and_not_pulumi_cloud() -> None:
+    (step,) = pulumi_steps(preview_job(), "preview")
+    assert step["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
+    assert "PULUMI_ACCESS_TOKEN" not in (WORKFLOWS / "pull-request.yml").read_text()
+
+
+def test_fork_pull_requests_get_no_preview() -> None:
+    assert preview_job()["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+def test_pull_request_runs_cancel_superseded_runs() -> None:
+    concurrency = workflow("pull-request")["concurrency"]
+    assert "github.event.pull_request.number" in concurrency["group"]
+    assert concurrency["cancel-in-progress"] is True
+
+
+def test_previews_use_the_read_only_preview_environments() -> None:
+    assert preview_job()["environment"] == {"name": "${{ matrix.stack }}-preview", "deployment": False}
+
+
+# --- policy pack everywhere --------------------------------------------------------------------
+def test_every_pulumi_operation_goes_through_the_script_or_the_checked_preview_action() -> None:
+    """No raw `pulumi up/preview/destroy/refresh` in a run step: the script adds the policy flags."""
+    raw = re.compile(r"(^|[;&|]\s*|\n\s*)pulumi\s+(up|preview|update|destroy|refresh)\b")
+    for where, step in all_steps():
+        assert not raw.search(step.get("run", "")), where
+        if step.get("uses", "").startswith(PULUMI_ACTION) and "command" in step.get("with", {}):
+            assert step["with"]["command"] == "preview", where
+            assert step["with"]["policyPacks"] == "policies", where
+            assert step["with"]["policyPackConfigs"].startswith("policies/config/"), where
+
+
+@pytest.mark.parametrize("command", ["preview", "up", "refresh-check"])
+def test_the_script_passes_the_policy_pack_to_every_preview_and_up(command: str) -> None:
+    script = (ROOT / SCRIPT).read_text()
+    function = re.search(rf"cmd_{command.replace('-', '_')}\(\) \{{(.*?)\n\}}", script, re.DOTALL)
+    assert function is not None
+    assert function.group(1).count("--policy-pack-config") == function.group(1).count("pulumi ")
+
+
+# --- deploy ------------------------------------------------------------------------------------
+def deploy_jobs() -> dict[str, Any]:
+    return workflow("deploy")["jobs"]
+
+
+def test_deploy_runs_on_merge_to_main() -> None:
+    assert workflow("deploy")["on"]["push"]["branches"] == ["main"]
+
+
+def test_deploy_updates_staging_after_the_checks_in_its_environment() -> None:
+    staging = deploy_jobs()["staging"]
+    assert staging["needs"] == "checks"
+    assert staging["environment"]["name"] == "staging"
+    assert script_calls(staging) == [["up", "staging"], ["smoke", "staging"]]
+
+
+def test_production_deploys_after_staging_behind_its_environment() -> None:
+    production = deploy_jobs()["production"]
+    assert production["needs"] == "staging"
+    assert production["environment"]["name"] == "production"
+    assert script_calls(production) == [["up", "production"], ["smoke", "production"]]
+
+
+def test_only_the_production_job_confirms_production() -> None:
+    """CONFIRM=production is set where the environment's reviewers already approved, nowhere else."""
+    for path in workflow_files():
+        for job_id, job in load(path)["jobs"].items():
+            confirms = job.get("env", {}).get("CONFIRM")
+            if path.stem == "deploy" and job_id == "production":
+                assert confirms == "production"
+            else:
+                assert confirms is None, f"{path.name}:{job_id}"
+
+
+def test_deploys_are_never_cancelled_midway() -> None:
+    concurrency = workflow("deploy")["concurrency"]
+    assert concurrency["cancel-in-progress"] is False
+    assert "${{" not in concurrency["group"]  # one queue for every deploy run
+
+
+def test_deploy_steps_take_the_stack_credentials_from_their_environment() -> None:
+    for job_id in ("staging", "production"):
+        (up,) = [step for step in steps(deploy_jobs()[job_id]) if "pulumi-stack.sh up" in step.get("run", "")]
+        assert up["env"] == {
+            "PULUMI_BACKEND_URL": "${{ secrets.PULUMI_BACKEND_URL }}",
+            "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+            "DIGITALOCEAN_TOKEN": "${{ secrets.DIGITALOCEAN_TOKEN }}",
+        }
+
+
+# --- drift -------------------------------------------------------------------------------------
+def test_drift_detection_runs_on_a_schedule_for_both_stacks() -> None:
+    drift = workflow("drift")
+    assert drift["on"]["schedule"]
+    job = drift["jobs"]["drift"]
+    assert set(job["strategy"]["matrix"]["stack"]) == STACKS
+    assert job["strategy"]["fail-fast"] is False
+    assert script_calls(job) == [["refresh-check", "${{ matrix.stack }}"]]
+
+
+def test_drift_opens_an_issue_when_a_check_fails() -> None:
+    report = workflow("drift")["jobs"]["report"]
+    assert report["needs"] == "drift"
+    assert report["if"] == "failure()"
+    assert report["permissions"] == {"issues": "write"}
+    assert "gh issue create" in steps(report)[0]["run"]
+
+
+# --- hygiene: permissions, secrets, concurrency, pins ------------------------------------------
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_top_level_permissions_are_read_only(path: Path) -> None:
+    assert load(path)["permissions"] == {"contents": "read"}
+
+
+ALLOWED_WRITES = {
+    ("pull-request", "preview"): {"pull-requests", "id-token"},
+    ("deploy", "staging"): {"id-token"},
+    ("deploy", "production"): {"id-token"},
+    ("drift", "drift"): {"id-token"},
+    ("drift", "report"): {"issues"},
+}
+
+
+def test_job_permissions_grant_writes_only_where_needed() -> None:
+    for path in workflow_files():
+        for job_id, job in load(path)["jobs"].items():
+            permissions = job.get("permissions", {})
+            assert isinstance(permissions, dict), f"{path.name}:{job_id}"
+            writes = {scope for scope, level in permissions.items() if level == "write"}
+            assert writes == ALLOWED_WRITES.get((path.stem, job_id), set()), f"{path.name}:{job_id}"
+
+
+def test_id_token_is_granted_only_to_jobs_that_can_assume_the_aws_role() -> None:
+    for path in workflow_files():
+        for job_id, job in load(path)["jobs"].items():
+            uses_setup = any(s.get("uses") == "./.github/actions/pulumi-setup" for s in steps(job))
+            assert (job.get("permissions", {}).get("id-token") == "write") == uses_setup, f"{path.name}:{job_id}"
+
+
+def test_no_run_step_contains_a_secret_expression() -> None:
+    """Secrets reach scripts through env: only, so no script text can echo or log one."""
+    for where, step in all_steps():
+        assert not SECRET_EXPR.search(step.get("run", "")), where
+        assert "set -x" not in step.get("run", ""), where
+
+
+def test_no_step_prints_the_environment() -> None:
+    for where, step in all_steps():
+        run = step.get("run", "")
+        assert not re.search(r"(^|\s)(env|printenv|export -p)(\s|$)", run), where
+
+
+def test_secrets_are_given_to_steps_not_to_whole_workflows_or_jobs() -> None:
+    """Workflow- or job-level env would hand every step, third-party actions included, every secret."""
+    for path in workflow_files():
+        data = load(path)
+        assert not SECRET_EXPR.search(yaml.safe_dump(data.get("env", {}))), path.name
+        for job_id, job in data["jobs"].items():
+            assert not SECRET_EXPR.search(yaml.safe_dump(job.get("env", {}))), f"{path.name}:{job_id}"
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_every_triggered_workflow_sets_concurrency(path: Path) -> None:
+    data = load(path)
+    if set(data["on"]) == {"workflow_call"}:
+        return  # a called workflow runs inside its caller's concurrency group
+    assert data["concurrency"]["group"]
+
+
+def test_every_action_is_pinned_to_a_sha_or_an_exact_release() -> None:
+    texts = [*(p.read_text() for p in workflow_files()), ACTION.read_text()]
+    uses = [line.split("uses:", 1)[1].strip() for text in texts for line in text.splitlines() if "uses:" in line]
+    assert uses
+    for ref in uses:
+        if ref.startswith("./"):
+            continue
+        assert SHA_PIN.match(ref) or TAG_PIN.match(ref), ref
+
+
+def test_pulumi_actions_is_the_current_major() -> None:
+    refs = {s["uses"] for _, s in all_steps() if s.get("uses", "").startswith(PULUMI_ACTION)}
+    assert refs == {"pulumi/actions@v7.0.0"}
+
+
+def requirement_pin(package: str) -> str:
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if line.startswith(f"{package}=="):
+            return line.split("==", 1)[1].strip()
+    raise AssertionError(f"{package} is not pinned in requirements.txt")
+
+
+def test_the_pulumi_cli_version_matches_the_sdk_pin() -> None:
+    sdk = requirement_pin("pulumi")
+    for path in workflow_files():
+        env = load(path).get("env", {})
+        if "PULUMI_VERSION" in env:
+            assert env["PULUMI_VERSION"] == sdk, path.name
+    pulumi_inputs = [s["with"]["pulumi-version"] for _, s in all_steps() if s.get("uses", "").startswith(PULUMI_ACTION)]
+    assert pulumi_inputs
+    assert set(pulumi_inputs) <= {"${{ env.PULUMI_VERSION }}", "${{ inputs.pulumi-version }}"}
+
+
+def test_python_is_pinned_to_the_projects_version() -> None:
+    versions = {load(path).get("env", {}).get("PYTHON_VERSION") for path in workflow_files()}
+    assert versions == {"3.11"}
+    assert 'target-version = "py311"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_jobs_run_on_a_pinned_runner_image_with_a_timeout() -> None:
+    for path in workflow_files():
+        for job_id, job in load(path)["jobs"].items():
+            if "uses" in job:
+                continue  # a called workflow
+            assert job["runs-on"] == "ubuntu-24.04", f"{path.name}:{job_id}"
+            assert job["timeout-minutes"] > 0, f"{path.name}:{job_id}"
+
+
+# --- documentation -----------------------------------------------------------------------------
+def referenced(kind: str) -> set[str]:
+    texts = [*(p.read_text() for p in workflow_files()), ACTION.read_text()]
+    return {m for text in texts for m in re.findall(rf"\b{kind}\.([A-Z][A-Z0-9_]+)", text)}
+
+
+def test_every_secret_and_variable_the_workflows_read_is_documented() -> None:
+    ci = (ROOT / "docs" / "ci.md").read_text()
+    names = referenced("secrets") | referenced("vars")
+    assert names >= {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "DIGITALOCEAN_TOKEN"}
+    for name in names:
+        assert f"| `{name}` |" in ci, name
+
+
+def test_every_environment_the_workflows_use_is_documented() -> None:
+    ci = (ROOT / "docs" / "ci.md").read_text()
+    names = set()
+    for path in workflow_files():
+        for job in load(path)["jobs"].values():
+            if "environment" in job:
+                name = job["environment"]["name"]
+                names |= {name.replace("${{ matrix.stack }}", s) for s in STACKS} if "matrix" in name else {name}
+    assert names == {"staging", "production", "staging-preview", "production-preview"}
+    for name in names:
+        assert f"| `{name}` |" in ci, name
