@@ -27,8 +27,10 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy .
 
+# Two workers on CI's 2 cores; files stay whole on one worker so module fixtures (the PostgreSQL
+# server of the backup round trip, checkov's single run) start once.
 unit: venv
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 ## bench: resource counts and in-process evaluation time per stack
 bench: venv
@@ -41,5 +43,6 @@ docs: venv
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
 
-# Operator targets (preview/up per stack, bootstrap, restore ...) live in ops.mk.
+# Operator targets: stacks (preview/up/drift, bootstrap, secrets) in ops.mk; backups/restores in backup.mk.
 -include ops.mk
+-include backup.mk

@@ -7,13 +7,17 @@
    +----------------------- VPC (network.vpcCidr) ------------------------+
    |                                                                      |
    |  DOKS cluster (HA control plane in production)                      |
+   |    ingress-nginx (api., dashboard.; TLS by cert-manager) -> tenant  |
+   |    namespace: catalog workloads (HPA / KEDA on Celery queues)       |
    |    system pool (fixed) | general pool (autoscaled) | scrapers (tainted)
    |         |                        |                                   |
    |         +------- PostgreSQL (pooled 25061 / direct 25060) -----------+
    |         +------- Valkey (rediss://, Celery broker + cache) ----------+
    |                                                                      |
+   |  metrics agent (ns monitoring) --remote write :9090--+               |
    |  Monitoring droplet (Prometheus, Alertmanager, Grafana) + volume     |
    +----------------------------------------------------------------------+
+         DigitalOcean-native alerts + uptime check: the second line
          all grouped in one DigitalOcean Project, tagged per tenant/environment
 
 Config is validated in full before any resource is registered (stack_config.load); each block
@@ -23,22 +27,39 @@ below is one box of the diagram.
 import pulumi
 
 from components import (
+    AlertThresholds,
+    Application,
+    ApplicationArgs,
+    BackupJob,
+    BackupJobArgs,
+    BackupVault,
+    BackupVaultArgs,
     Cache,
     CacheArgs,
+    CloudAlerts,
+    CloudAlertsArgs,
+    DatabaseMetricsSource,
+    Edge,
+    EdgeArgs,
     KubernetesCluster,
     KubernetesClusterArgs,
     MaintenanceWindow,
+    MetricsAgent,
+    MetricsAgentArgs,
     MonitoringServer,
     MonitoringServerArgs,
     Network,
     NetworkArgs,
     NodePoolSpec,
+    PlatformAddons,
+    PlatformAddonsArgs,
     PostgresDatabase,
     PostgresDatabaseArgs,
     StackProject,
     StackProjectArgs,
     TrustedSources,
 )
+from components.metrics_agent import SCRAPER_NAMESPACE_LABELS
 from stack_config import Secrets, load
 
 config = load()
@@ -143,6 +164,8 @@ monitoring = MonitoringServer(
         region=config.region,
         vpc_id=network.vpc_id,
         vpc_cidr=config.network.vpc_cidr,
+        cluster_id=cluster.cluster_id,
+        cluster_subnet=config.network.cluster_subnet,
         size=monitoring_config.size,
         image=monitoring_config.image,
         volume_size_gib=monitoring_config.volume_size_gib,
@@ -160,7 +183,7 @@ monitoring = MonitoringServer(
 )
 
 # --- Project -----------------------------------------------------------------------------------
-StackProject(
+project = StackProject(
     prefix,
     StackProjectArgs(
         name=f"{config.tenant.display_name} ({config.environment})",
@@ -177,6 +200,155 @@ StackProject(
     ),
 )
 
+# --- Kubernetes workloads ----------------------------------------------------------------------
+# Everything inside the cluster goes through its own provider (children inherit it).
+in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+addons_config, apps_config, edge_config = config.addons, config.apps, config.edge
+load_balancer_name = f"{prefix}-ingress"
+addons = PlatformAddons(
+    f"{prefix}-addons",
+    PlatformAddonsArgs(
+        load_balancer_name=load_balancer_name,
+        load_balancer_hostname=edge_config.load_balancer_hostname,
+        load_balancer_size_unit=edge_config.load_balancer.size_unit,
+        acme_email=edge_config.acme_email,
+        ingress_nginx_version=addons_config.charts.ingress_nginx,
+        cert_manager_version=addons_config.charts.cert_manager,
+        keda_version=addons_config.charts.keda,
+        metrics_server_version=addons_config.charts.metrics_server,
+        ingress_replicas=addons_config.ingress_replicas,
+        metrics_server=addons_config.metrics_server,
+    ),
+    opts=in_cluster,
+)
+app = Application(
+    f"{prefix}-app",
+    ApplicationArgs(
+        namespace=prefix,
+        tenant=config.tenant.name,
+        apps=apps_config,
+        kubernetes_minor=cluster_config.version_prefix.rstrip("."),
+        vpc_cidr=config.network.vpc_cidr,
+        node_pools=cluster_config.pools,
+        postgres_cluster_id=postgres.cluster_id,
+        cache_cluster_id=cache.cluster_id,
+        database_pooled_uri=postgres.pooled_uri,
+        database_direct_uri=postgres.direct_uri,
+        cache_uri=cache.uri,
+        cache_host=cache.private_host,
+        cache_port=cache.port,
+        cache_password=cache.password,
+        secret_config=secrets.optional,
+        ingress_controller=addons.ingress_controller,
+        keda=addons.keda,
+        # The monitoring namespace's label: its agent may scrape the services' metrics ports.
+        metrics_scraper_namespace_labels=SCRAPER_NAMESPACE_LABELS,
+    ),
+    opts=in_cluster,
+)
+
+# --- Edge --------------------------------------------------------------------------------------
+# The load balancer belongs to the cluster's cloud-controller-manager (configured by the addons'
+# ingress-nginx Service); the edge reads it back for DNS, the Project and the outputs.
+edge = Edge(
+    f"{prefix}-edge",
+    EdgeArgs(
+        namespace=app.namespace,
+        domain=edge_config.domain,
+        base_domain=edge_config.base_domain,
+        routes=app.routes,
+        cluster_issuer=addons.cluster_issuer,
+        ingress_class=addons.ingress_class,
+        rate_limit_rpm=edge_config.rate_limit_rpm,
+        load_balancer_name=load_balancer_name,
+        load_balancer_hostname=edge_config.load_balancer_hostname,
+        ingress_release=addons.ingress_release,
+        project_id=project.project_id,
+        basic_auth_htpasswd=secrets.require("flowerHtpasswd"),
+        dns_ttl=edge_config.dns_ttl,
+    ),
+    opts=in_cluster,
+)
+
+# --- Observability -----------------------------------------------------------------------------
+# The in-cluster agent feeds the droplet (remote write over the VPC); its namespace carries the
+# label the application namespace's allow-metrics-scrape policy admits. DigitalOcean's own alerts
+# are the second line, for when the droplet itself is down.
+obs_config = config.observability
+MetricsAgent(
+    f"{prefix}-metrics-agent",
+    MetricsAgentArgs(
+        remote_write_url=monitoring.remote_write_url,
+        remote_write_ip=monitoring.private_ip,
+        vpc_cidr=config.network.vpc_cidr,
+        cluster_name=prefix,
+        tenant=config.tenant.name,
+        environment=config.environment,
+        chart_version=obs_config.agent_chart_version,
+        postgres=DatabaseMetricsSource(postgres.cluster_id, postgres.metrics_endpoints),
+        valkey=DatabaseMetricsSource(cache.cluster_id, cache.metrics_endpoints),
+    ),
+    opts=in_cluster,
+)
+CloudAlerts(
+    f"{prefix}-alerts",
+    CloudAlertsArgs(
+        name_prefix=prefix,
+        monitoring_droplet_id=monitoring.droplet_id,
+        databases={"postgres": postgres.cluster_id, "valkey": cache.cluster_id},
+        api_health_url=f"{edge.urls['api']}/health",
+        droplet_thresholds=AlertThresholds(**obs_config.droplet.model_dump()),
+        database_thresholds=AlertThresholds(**obs_config.database.model_dump()),
+        window=obs_config.window,
+        emails=obs_config.alert_emails,
+        slack_channel=obs_config.slack_channel,
+        slack_webhook_url=secrets.require("alertChatWebhookUrl"),
+        uptime_regions=obs_config.uptime_regions,
+        uptime_latency_ms=obs_config.uptime_latency_ms,
+        certificate_expiry_days=obs_config.certificate_expiry_days,
+    ),
+)
+
+# --- Off-site backups -------------------------------------------------------------------------
+# Seed 000's disaster recovery on another provider: DigitalOcean's daily backups and 7-day PITR
+# die with the account or region, these hourly dumps (RPO 1 h) do not. docs/disaster-recovery.md.
+backup_config = config.backup
+vault: BackupVault | None = None
+backup_job: BackupJob | None = None
+if backup_config.enabled:
+    vault = BackupVault(
+        f"{prefix}-backups",
+        BackupVaultArgs(
+            aws_region=backup_config.aws_region,
+            replica_region=backup_config.replica_region,
+            retention_days=backup_config.retention_days,
+            noncurrent_days=backup_config.noncurrent_days,
+            object_lock_mode=backup_config.object_lock_mode,
+            object_lock_days=backup_config.object_lock_days,
+            dedicated_kms_key=backup_config.kms_key == "dedicated",
+            protect=config.protect,
+            tags={"tenant": config.tenant.name, "environment": config.environment, "managed-by": "pulumi"},
+        ),
+    )
+    backup_job = BackupJob(
+        f"{prefix}-pg-backup",
+        BackupJobArgs(
+            namespace=app.namespace,
+            image=backup_config.image,
+            image_pull_secret=apps_config.image_pull_secret,
+            schedule=backup_config.schedule,
+            database_url=postgres.direct_uri,
+            aws_access_key_id=vault.writer_access_key_id,
+            aws_secret_access_key=vault.writer_secret_access_key,
+            bucket=vault.bucket_name,
+            aws_region=vault.region,
+            prefix=vault.prefix,
+            stack=pulumi.get_stack(),
+            database_cidr=config.network.vpc_cidr,
+        ),
+        opts=in_cluster,
+    )
+
 # --- Outputs -----------------------------------------------------------------------------------
 # Everything carrying a credential is exported as a secret (tests/test_program.py checks it).
 pulumi.export("vpcId", network.vpc_id)
@@ -188,3 +360,12 @@ pulumi.export("postgresPooledUri", postgres.pooled_uri)
 pulumi.export("cacheUri", cache.uri)
 pulumi.export("monitoringPublicIp", monitoring.public_ip)
 pulumi.export("monitoringPrivateIp", monitoring.private_ip)
+pulumi.export("kubernetesNamespace", app.namespace)
+pulumi.export("loadBalancerIp", edge.load_balancer_ip)
+pulumi.export("publicUrls", edge.urls)
+if vault is not None and backup_job is not None:
+    pulumi.export("backupBucket", vault.bucket_name)
+    pulumi.export("backupBucketArn", vault.bucket_arn)
+    pulumi.export("backupRegion", vault.region)
+    pulumi.export("backupCronJob", backup_job.cronjob_name)
+    pulumi.export("backupImage", backup_config.image)

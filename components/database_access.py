@@ -21,7 +21,7 @@ class TrustedSources:
     kubernetes_cluster_ids: Sequence[pulumi.Input[str]] = ()
     """DOKS clusters whose nodes and pods may connect."""
     droplet_ids: Sequence[pulumi.Input[str]] = ()
-    """Droplets that may connect (the monitoring server scrapes database metrics)."""
+    """Droplets that may connect. Default: none (this platform's clients all run in the cluster)."""
 
     def rules(self) -> list[do.DatabaseFirewallRuleArgs]:
         rules = [do.DatabaseFirewallRuleArgs(type="k8s", value=cid) for cid in self.kubernetes_cluster_ids]

@@ -7,6 +7,7 @@ program creates anything (the whole point: bad config must stop the run first).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +100,7 @@ def problems_from_validation_error(err: ValidationError, stack: str) -> list[Pro
     for error in err.errors():
         # Union members add location parts such as "literal['any']" or "function-after[...]":
         # they are pydantic's internals, not part of the key a user types.
-        loc = [str(part) for part in error["loc"] if part != "__root__" and "[" not in str(part)]
+        loc = [_as_key(str(part)) for part in error["loc"] if part != "__root__" and "[" not in str(part)]
         dotted = ".".join(loc)
         key = f"{PROJECT}:{dotted}" if dotted else f"{PROJECT}:<root>"
         message = error["msg"]
@@ -116,6 +117,17 @@ def problems_from_validation_error(err: ValidationError, stack: str) -> list[Pro
             message = f"{by_key[key].message}; or: {message}"
         by_key[key] = Problem(key=key, value=_printable(value), message=message)
     return list(by_key.values())
+
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+def _as_key(part: str) -> str:
+    """A field validated from its default is located by its Python name; users type the camelCase alias.
+
+    Map keys (pool and service names) are DNS labels, never snake_case, so they pass through.
+    """
+    return to_camel(part) if _SNAKE.fullmatch(part) else part
 
 
 def _printable(value: Any) -> Any:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from .apps import AppsConfig
+from .backup import BackupConfig
 from .base import StrictModel
+from .edge import AddonsConfig, EdgeConfig
 from .infra import (
     REGIONS,
     CacheConfig,
@@ -17,6 +20,7 @@ from .infra import (
     _one_of,
     environment_of,
 )
+from .observability import ObservabilityConfig
 
 
 class StackConfig(StrictModel):
@@ -34,6 +38,15 @@ class StackConfig(StrictModel):
     postgres: PostgresConfig = Field(default_factory=PostgresConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    # default_factory=dict, not BackupConfig: the empty default is then validated with the stack's
+    # environment, so a production stack without a backup section still meets production's rules.
+    backup: BackupConfig = Field(default_factory=dict, description="Off-site backups on AWS S3.")  # type: ignore[assignment]
+    addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Cluster add-ons installed with Helm.")
+    apps: AppsConfig = Field(description="The tenant's in-cluster services: catalog file and per-stack overrides.")
+    edge: EdgeConfig = Field(description="Public hostnames, TLS and the load balancer.")
+    observability: ObservabilityConfig = Field(
+        default_factory=ObservabilityConfig, description="Metrics agent and DigitalOcean-native alerts."
+    )
 
     _region = field_validator("region")(classmethod(lambda cls, v: _one_of(v, REGIONS, "region")))
 
@@ -42,6 +55,18 @@ class StackConfig(StrictModel):
     def _protect(cls, value: bool, info: ValidationInfo) -> bool:
         if environment_of(info) == "production" and not value:
             raise ValueError("production must protect its databases and volumes: set protect to true")
+        return value
+
+    @field_validator("apps")
+    @classmethod
+    def _apps_pools(cls, value: AppsConfig, info: ValidationInfo) -> AppsConfig:
+        cluster = info.data.get("cluster")
+        if cluster is None:
+            return value
+        pools = (None, *cluster.pools)
+        unknown = {n: s.node_pool for n, s in value.catalog.services.items() if s.node_pool not in pools}
+        if unknown:
+            raise ValueError(f"services pinned to node pools that cluster.pools does not define: {unknown}")
         return value
 
     @property

@@ -58,3 +58,24 @@ def any_run(request: pytest.FixtureRequest) -> StackRun:
 def up_run(request: pytest.FixtureRequest) -> StackRun:
     """Each stack in up mode (all outputs known)."""
     return evaluated(request.param, False)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures tests reported with ``record_property("report", line)``.
+
+    User properties travel from xdist workers to the controller, so this works in parallel runs,
+    where a test's own stdout is swallowed.
+    """
+    lines = sorted(
+        {
+            str(value)
+            for reports in terminalreporter.stats.values()
+            for report in reports
+            for name, value in getattr(report, "user_properties", ())
+            if name == "report"
+        }
+    )
+    if lines:
+        terminalreporter.section("reported figures")
+        for line in lines:
+            terminalreporter.write_line(line)

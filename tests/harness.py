@@ -242,6 +242,17 @@ def _outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) -
         return {"volumeUrn": f"do:volume:{rid}"}
     if type_token == "digitalocean:index/reservedIp:ReservedIp":
         return {"ipAddress": "203.0.113.40", "reservedIpUrn": "do:reservedip:203.0.113.40"}
+    if type_token == "kubernetes:helm.sh/v3:Release":
+        return {
+            "status": {
+                "status": "deployed",
+                "name": inputs.get("name") or name,
+                "namespace": inputs.get("namespace", "default"),
+                "chart": inputs.get("chart"),
+                "version": inputs.get("version"),
+                "revision": 1,
+            }
+        }
     if type_token == "digitalocean:index/certificate:Certificate":
         return {"uuid": rid, "state": "verified"}
     if type_token.startswith("aws:s3/bucket"):
@@ -280,6 +291,11 @@ INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "digitalocean:index/getDatabaseMetricsCredentials:getDatabaseMetricsCredentials": lambda a: {
         "username": "metrics-user",
         "password": "metrics-password",
+    },
+    "digitalocean:index/getDatabaseCa:getDatabaseCa": lambda a: {
+        "id": a.get("clusterId"),
+        "clusterId": a.get("clusterId"),
+        "certificate": "-----BEGIN CERTIFICATE-----\nMOCK-CA\n-----END CERTIFICATE-----\n",
     },
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
         "accountId": "123456789012",

@@ -75,10 +75,14 @@ def test_names_carry_the_tenant_and_environment(any_run: StackRun) -> None:
     assert any_run.one(f"{DO}vpc:Vpc").inputs["name"] == prefix
 
 
+# On these types `tags` selects other resources instead of labelling this one.
+TAG_SELECTORS = {f"{DO}firewall:Firewall", f"{DO}monitorAlert:MonitorAlert"}
+
+
 def test_taggable_resources_carry_tenant_and_environment_tags(any_run: StackRun) -> None:
     expected = {"niche-discovery", f"env:{any_run.stack}", "managed-by:pulumi"}
     for resource in any_run.resources:
-        if resource.type.startswith(DO) and "tags" in resource.inputs:
+        if resource.type.startswith(DO) and "tags" in resource.inputs and resource.type not in TAG_SELECTORS:
             assert expected <= set(resource.inputs["tags"]), resource.name
 
 
@@ -201,3 +205,10 @@ def test_preview_and_up_register_the_same_resources(stack: str, request: pytest.
     up: StackRun = request.getfixturevalue(stack)
     preview: StackRun = request.getfixturevalue(f"{stack}_preview")
     assert sorted(r.urn for r in up.resources) == sorted(r.urn for r in preview.resources)
+
+
+def test_cloud_firewall_selects_only_the_monitoring_droplet(up_run: StackRun) -> None:
+    """A firewall's tags would pull every droplet carrying them (the cluster nodes too) behind it."""
+    firewall = up_run.one(f"{DO}firewall:Firewall")
+    assert "tags" not in firewall.inputs
+    assert firewall.inputs["dropletIds"] == [int(up_run.one(f"{DO}droplet:Droplet").id)]
