@@ -20,6 +20,11 @@
          DigitalOcean-native alerts + uptime check: the second line
          all grouped in one DigitalOcean Project, tagged per tenant/environment
 
+   +------------- AWS, opt-in (eks.enabled): VPC (eks.vpcCidr) -----------+
+   |  EKS Auto Mode: 3 zones, NAT per zone, private API, KMS-encrypted    |
+   |  secrets, Karpenter pools with CPU caps. No tenant workloads yet.    |
+   +----------------------------------------------------------------------+
+
 Config is validated in full before any resource is registered (stack_config.load); each block
 below is one box of the diagram.
 """
@@ -41,6 +46,9 @@ from components import (
     DatabaseMetricsSource,
     Edge,
     EdgeArgs,
+    EksCluster,
+    EksClusterArgs,
+    EksNodePoolSpec,
     KubernetesCluster,
     KubernetesClusterArgs,
     MaintenanceWindow,
@@ -349,6 +357,40 @@ if backup_config.enabled:
         opts=in_cluster,
     )
 
+# --- Enterprise scale: EKS ----------------------------------------------------------------------
+# Opt-in: the seed-scale tenant fits DOKS, and nothing of it runs here yet (docs/eks.md names what
+# moving it takes). The cluster stands ready with its own VPC, pools and provider.
+eks_config = config.eks
+eks: EksCluster | None = None
+if eks_config.enabled:
+    eks = EksCluster(
+        f"{prefix}-eks",
+        EksClusterArgs(
+            aws_region=eks_config.aws_region,
+            kubernetes_version=eks_config.kubernetes_version,
+            vpc_cidr=eks_config.vpc_cidr,
+            availability_zones=eks_config.availability_zones,
+            nat_per_zone=eks_config.nat_gateways == "per-az",
+            log_retention_days=eks_config.log_retention_days,
+            node_pools={
+                pool_name: EksNodePoolSpec(
+                    cpu_limit=pool.cpu_limit,
+                    capacity_types=tuple(pool.capacity_types),
+                    instance_categories=tuple(pool.instance_categories),
+                    labels=pool.labels,
+                    taints=tuple((t.key, t.value, t.effect) for t in pool.taints),
+                    consolidate_after=pool.consolidate_after,
+                )
+                for pool_name, pool in eks_config.node_pools.items()
+            },
+            protect=config.protect,
+            zonal_shift=config.is_production,
+            public_access_cidrs=eks_config.public_access_cidrs,
+            admin_role_arns=eks_config.admin_role_arns,
+            tags={"tenant": config.tenant.name, "environment": config.environment, "managed-by": "pulumi"},
+        ),
+    )
+
 # --- Outputs -----------------------------------------------------------------------------------
 # Everything carrying a credential is exported as a secret (tests/test_program.py checks it).
 pulumi.export("vpcId", network.vpc_id)
@@ -369,3 +411,7 @@ if vault is not None and backup_job is not None:
     pulumi.export("backupRegion", vault.region)
     pulumi.export("backupCronJob", backup_job.cronjob_name)
     pulumi.export("backupImage", backup_config.image)
+if eks is not None:
+    pulumi.export("eksClusterName", eks.cluster_name)
+    pulumi.export("eksEndpoint", eks.endpoint)
+    pulumi.export("eksKubeconfig", eks.kubeconfig)

@@ -7,6 +7,7 @@ from .cache import Cache, CacheArgs
 from .cloud_alerts import AlertThresholds, CloudAlerts, CloudAlertsArgs
 from .database_access import MaintenanceWindow, TrustedSources
 from .edge import Edge, EdgeArgs, EdgeRoute
+from .eks_cluster import EksCluster, EksClusterArgs, EksNodePoolSpec
 from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs, NodePoolSpec
 from .metrics_agent import DatabaseMetricsSource, MetricsAgent, MetricsAgentArgs
 from .monitoring_server import MonitoringServer, MonitoringServerArgs
@@ -32,6 +33,9 @@ __all__ = [
     "Edge",
     "EdgeArgs",
     "EdgeRoute",
+    "EksCluster",
+    "EksClusterArgs",
+    "EksNodePoolSpec",
     "KubernetesCluster",
     "KubernetesClusterArgs",
     "MaintenanceWindow",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, ValidationInfo, field_validator
 
 from .apps import AppsConfig
 from .backup import BackupConfig
 from .base import StrictModel
 from .edge import AddonsConfig, EdgeConfig
+from .eks import EksConfig
 from .infra import (
     REGIONS,
     CacheConfig,
@@ -41,6 +44,10 @@ class StackConfig(StrictModel):
     # default_factory=dict, not BackupConfig: the empty default is then validated with the stack's
     # environment, so a production stack without a backup section still meets production's rules.
     backup: BackupConfig = Field(default_factory=dict, description="Off-site backups on AWS S3.")  # type: ignore[assignment]
+    # Same trick as backup: production's rules apply to the defaults of a stack that never mentions eks.
+    eks: EksConfig = Field(  # type: ignore[assignment]
+        default_factory=dict, description="EKS Auto Mode on AWS, the enterprise-scale target (docs/eks.md)."
+    )
     addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Cluster add-ons installed with Helm.")
     apps: AppsConfig = Field(description="The tenant's in-cluster services: catalog file and per-stack overrides.")
     edge: EdgeConfig = Field(description="Public hostnames, TLS and the load balancer.")
@@ -55,6 +62,19 @@ class StackConfig(StrictModel):
     def _protect(cls, value: bool, info: ValidationInfo) -> bool:
         if environment_of(info) == "production" and not value:
             raise ValueError("production must protect its databases and volumes: set protect to true")
+        return value
+
+    @field_validator("eks")
+    @classmethod
+    def _eks_range(cls, value: EksConfig, info: ValidationInfo) -> EksConfig:
+        network = info.data.get("network")
+        if network is not None and ipaddress.ip_network(value.vpc_cidr).overlaps(
+            ipaddress.ip_network(network.vpc_cidr)
+        ):
+            raise ValueError(
+                f"eks.vpcCidr {value.vpc_cidr} overlaps network.vpcCidr {network.vpc_cidr}: pick a disjoint range, "
+                "or the two VPCs can never be peered or joined by a VPN"
+            )
         return value
 
     @field_validator("apps")

@@ -15,12 +15,20 @@ if str(ROOT) not in sys.path:
 from tests.harness import StackRun, run_main  # noqa: E402
 
 STACKS = ("staging", "production")
+EKS_ENABLED = {"eks": {"enabled": True, "adminRoleArns": ["arn:aws:iam::123456789012:role/platform-admins"]}}
+"""The opt-in EKS target switched on, as a production stack file would (the committed ones leave it off)."""
 
 
 @functools.cache
 def evaluated(stack: str, preview: bool) -> StackRun:
     """The committed stack run under mocks; cached so the suite pays for each evaluation once."""
     return run_main(stack, preview=preview)
+
+
+@functools.cache
+def evaluated_with_eks(stack: str) -> StackRun:
+    """A committed stack with ``EKS_ENABLED`` applied, in up mode; cached like ``evaluated``."""
+    return run_main(stack, overrides=EKS_ENABLED)
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +49,11 @@ def staging_preview() -> StackRun:
 @pytest.fixture(scope="session")
 def production_preview() -> StackRun:
     return evaluated("production", True)
+
+
+@pytest.fixture(scope="session")
+def production_eks() -> StackRun:
+    return evaluated_with_eks("production")
 
 
 @pytest.fixture(

@@ -263,6 +263,22 @@ def _outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) -
         return {"arn": f"arn:aws:kms:{inputs.get('region') or 'us-east-1'}:123456789012:key/{rid}", "keyId": rid}
     if type_token == "aws:iam/accessKey:AccessKey":
         return {"secret": f"mock-secret-access-key-{_fake_id(name)}", "status": "Active"}
+    if type_token == "aws:eks/cluster:Cluster":
+        cluster = inputs.get("name") or name
+        region = "us-east-1"
+        return {
+            "arn": f"arn:aws:eks:{region}:123456789012:cluster/{cluster}",
+            "endpoint": f"https://{_fake_id(name).upper()}.gr7.{region}.eks.amazonaws.com",
+            "certificateAuthority": {"data": "bW9jay1la3MtY2E="},
+            "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{_fake_id(name)}"}]}],
+            "status": "ACTIVE",
+        }
+    if type_token == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{inputs.get('name') or name}"}
+    if type_token == "aws:iam/role:Role":
+        # Auto-named, as the provider names it: the resource name and a random suffix.
+        role = inputs.get("name") or f"{name}-{_fake_id(name)[:7]}"
+        return {"arn": f"arn:aws:iam::123456789012:role/{role}", "name": role}
     if type_token.startswith("aws:iam/"):
         return {"arn": f"arn:aws:iam::123456789012:{type_token.rsplit(':', maxsplit=1)[-1].lower()}/{name}"}
     return {}
@@ -304,6 +320,13 @@ INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     },
     "aws:index/getRegion:getRegion": lambda a: {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"},
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com"},
+    # Listed out of order on purpose: the program must not rely on the API's ordering.
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a: {
+        "id": "us-east-1",
+        "names": [f"us-east-1{s}" for s in "cabfde"],
+        "zoneIds": [f"use1-az{n}" for n in (6, 1, 2, 3, 4, 5)],
+        "groupNames": ["us-east-1"],
+    },
     "aws:iam/getPolicyDocument:getPolicyDocument": lambda a: {"json": json.dumps(_policy_json(a))},
 }
 

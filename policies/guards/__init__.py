@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import aws_backups, digitalocean, kubernetes_platform, kubernetes_workloads, stack
+from . import aws_backups, aws_eks, digitalocean, kubernetes_platform, kubernetes_workloads, stack
 from ._base import Guard, ResourceGuard, StackGuard
 
 PACK_NAME = "platform-guards"
@@ -19,6 +19,7 @@ GUARDS: list[Guard] = [
     *digitalocean.GUARDS,
     *stack.GUARDS,
     *aws_backups.GUARDS,
+    *aws_eks.GUARDS,
 ]
 """Every guard, grouped by module."""
 

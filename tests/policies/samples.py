@@ -295,3 +295,49 @@ def lifecycle() -> dict[str, Any]:
 
 def bucket() -> dict[str, Any]:
     return {"bucket": "nde-backups", "forceDestroy": False, "tags": {"tenant": "niche-discovery"}}
+
+
+def eks_cluster() -> dict[str, Any]:
+    return {
+        "name": "niche-discovery-production-eks",
+        "version": "1.34",
+        "roleArn": "arn:aws:iam::123456789012:role/eks-cluster",
+        "vpcConfig": {
+            "subnetIds": ["subnet-a", "subnet-b", "subnet-c"],
+            "endpointPrivateAccess": True,
+            "endpointPublicAccess": True,
+            "publicAccessCidrs": ["203.0.113.0/24"],
+        },
+        "accessConfig": {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True},
+        "computeConfig": {"enabled": True, "nodePools": ["system"], "nodeRoleArn": "arn:aws:iam::123456789012:role/n"},
+        "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "arn:aws:kms:us-east-1:1:key/k"}},
+        "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+        "upgradePolicy": {"supportType": "STANDARD"},
+    }
+
+
+def log_group() -> dict[str, Any]:
+    return {"name": "/aws/eks/niche-discovery-production-eks/cluster", "retentionInDays": 90}
+
+
+def karpenter_node_pool(cpu: Any = 64) -> dict[str, Any]:
+    return {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": "general"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"workload": "general"}},
+                "spec": {
+                    "nodeClassRef": {"group": "eks.amazonaws.com", "kind": "NodeClass", "name": "default"},
+                    "requirements": [
+                        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand", "spot"]},
+                        {"key": "eks.amazonaws.com/instance-category", "operator": "In", "values": ["c", "m", "r"]},
+                    ],
+                    "expireAfter": "336h",
+                },
+            },
+            "limits": {"cpu": cpu},
+            "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "5m"},
+        },
+    }

@@ -43,6 +43,9 @@ BUCKET = "aws:s3/bucket:Bucket"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+EKS = "aws:eks/cluster:Cluster"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+KARPENTER_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
 FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect"
 
@@ -114,6 +117,8 @@ class Mutant:
     stack: str
     change: Callable[[Records], Records]
     fires: str
+    eks: bool = False
+    """Mutate the stack with the opt-in EKS target enabled (conftest.EKS_ENABLED)."""
 
 
 MUTANTS = [
@@ -372,6 +377,85 @@ MUTANTS = [
         set_option(BUCKET, "-backups-primary-bucket", protect=False),
         "stack-stateful-protected",
     ),
+    Mutant(
+        "eks-api-open-to-the-world",
+        "production",
+        lambda rs: set_input(EKS, "-eks-cluster", "vpcConfig.endpointPublicAccess", True)(
+            set_input(EKS, "-eks-cluster", "vpcConfig.publicAccessCidrs", ["0.0.0.0/0"])(rs)
+        ),
+        "eks-endpoint-not-public",
+        eks=True,
+    ),
+    Mutant(
+        "eks-secrets-without-envelope-encryption",
+        "production",
+        set_input(EKS, "-eks-cluster", "encryptionConfig", DELETE),
+        "eks-secrets-encrypted",
+        eks=True,
+    ),
+    Mutant(
+        "eks-audit-log-off",
+        "production",
+        set_input(EKS, "-eks-cluster", "enabledClusterLogTypes", ["api", "authenticator"]),
+        "eks-control-plane-logs",
+        eks=True,
+    ),
+    Mutant(
+        "eks-aws-auth-configmap",
+        "production",
+        set_input(EKS, "-eks-cluster", "accessConfig.authenticationMode", "API_AND_CONFIG_MAP"),
+        "eks-api-authentication",
+        eks=True,
+    ),
+    Mutant(
+        "eks-out-of-standard-support",
+        "production",
+        set_input(EKS, "-eks-cluster", "version", "1.29"),
+        "eks-version-floor",
+        eks=True,
+    ),
+    Mutant(
+        "eks-extended-support-billing",
+        "production",
+        set_input(EKS, "-eks-cluster", "upgradePolicy.supportType", "EXTENDED"),
+        "eks-standard-support",
+        eks=True,
+    ),
+    Mutant(
+        "eks-control-plane-logs-kept-forever",
+        "production",
+        set_input(LOG_GROUP, "-eks-control-plane-logs", "retentionInDays", DELETE),
+        "aws-log-group-retention",
+        eks=True,
+    ),
+    Mutant(
+        "eks-node-pool-without-cpu-limit",
+        "production",
+        set_input(KARPENTER_POOL, "-eks-pool-general", "spec.limits", DELETE),
+        "eks-node-pool-cpu-limit",
+        eks=True,
+    ),
+    Mutant(
+        "eks-production-pool-spot-only",
+        "production",
+        set_input(KARPENTER_POOL, "-eks-pool-general", "spec.template.spec.requirements.0.values", ["spot"]),
+        "eks-node-pool-on-demand",
+        eks=True,
+    ),
+    Mutant(
+        "eks-uncapped-general-purpose-pool",
+        "production",
+        set_input(EKS, "-eks-cluster", "computeConfig.nodePools", ["general-purpose", "system"]),
+        "stack-eks-cpu-budget",
+        eks=True,
+    ),
+    Mutant(
+        "eks-unprotected-production-cluster",
+        "production",
+        set_option(EKS, "-eks-cluster", protect=False),
+        "stack-stateful-protected",
+        eks=True,
+    ),
 ]
 
 
@@ -380,15 +464,17 @@ def _analyzer(stack: str) -> PolicyEvaluator:
     return PolicyEvaluator.for_stack(stack)
 
 
-_baselines: dict[tuple[str, bool], list[Violation]] = {}
+_baselines: dict[int, list[Violation]] = {}
 
 
 def _baseline(run: StackRun) -> list[Violation]:
-    """What the unmutated stack already reports (session stacks are evaluated once, so is this)."""
-    key = (run.stack, run.preview)
-    if key not in _baselines:
-        _baselines[key] = _analyzer(run.stack).analyze(run.resources)
-    return _baselines[key]
+    """What the unmutated stack already reports (session stacks are evaluated once, so is this).
+
+    Keyed by the run itself: the EKS-enabled production run shares its stack name with production.
+    """
+    if id(run) not in _baselines:
+        _baselines[id(run)] = _analyzer(run.stack).analyze(run.resources)
+    return _baselines[id(run)]
 
 
 def _policies(found: list[Violation]) -> Counter[str]:
@@ -396,8 +482,9 @@ def _policies(found: list[Violation]) -> Counter[str]:
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
-def test_mutant_fires_exactly_the_expected_guard(mutant: Mutant, staging: StackRun, production: StackRun) -> None:
-    run = {"staging": staging, "production": production}[mutant.stack]
+def test_mutant_fires_exactly_the_expected_guard(mutant: Mutant, request: pytest.FixtureRequest) -> None:
+    # Fixtures by name, so the EKS-enabled stack is only evaluated where an EKS mutant needs it.
+    run: StackRun = request.getfixturevalue(f"{mutant.stack}_eks" if mutant.eks else mutant.stack)
     analyzer = _analyzer(mutant.stack)
     before = _baseline(run)
     after = analyzer.analyze(mutant.change(list(run.resources)))

@@ -22,6 +22,9 @@ CRONJOB = "kubernetes:batch/v1:CronJob"
 DO_CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 POD = "spec.template.spec"
 C0 = f"{POD}.containers.0"
+EKS = "aws:eks/cluster:Cluster"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 
 
 @dataclass(frozen=True)
@@ -333,6 +336,31 @@ CASES = [
         400,
     ),
     Case("aws-s3-no-force-destroy", "aws:s3/bucket:Bucket", s.bucket, "forceDestroy", True),
+    # --- AWS EKS
+    Case("eks-endpoint-not-public", EKS, s.eks_cluster, "vpcConfig.publicAccessCidrs.+", "0.0.0.0/0"),
+    Case("eks-endpoint-not-public", EKS, s.eks_cluster, "vpcConfig.publicAccessCidrs", ["::/0"]),
+    Case("eks-endpoint-not-public", EKS, s.eks_cluster, "vpcConfig.publicAccessCidrs", s.DELETE),
+    Case("eks-secrets-encrypted", EKS, s.eks_cluster, "encryptionConfig", s.DELETE),
+    Case("eks-secrets-encrypted", EKS, s.eks_cluster, "encryptionConfig.resources", []),
+    Case("eks-secrets-encrypted", EKS, s.eks_cluster, "encryptionConfig.provider", s.DELETE),
+    Case("eks-control-plane-logs", EKS, s.eks_cluster, "enabledClusterLogTypes", ["api", "authenticator"]),
+    Case("eks-control-plane-logs", EKS, s.eks_cluster, "enabledClusterLogTypes", s.DELETE),
+    Case("eks-api-authentication", EKS, s.eks_cluster, "accessConfig.authenticationMode", "API_AND_CONFIG_MAP"),
+    Case("eks-api-authentication", EKS, s.eks_cluster, "accessConfig", s.DELETE),
+    Case("eks-version-floor", EKS, s.eks_cluster, "version", "1.29"),
+    Case("eks-version-floor", EKS, s.eks_cluster, "version", s.DELETE),
+    Case("eks-version-floor", EKS, s.eks_cluster, "version", "1.33", config={"minVersion": "1.34"}),
+    Case("eks-standard-support", EKS, s.eks_cluster, "upgradePolicy.supportType", "EXTENDED"),
+    Case("eks-standard-support", EKS, s.eks_cluster, "upgradePolicy", s.DELETE),
+    Case("aws-log-group-retention", LOG_GROUP, s.log_group, "retentionInDays", 0),
+    Case("aws-log-group-retention", LOG_GROUP, s.log_group, "retentionInDays", s.DELETE),
+    Case("eks-node-pool-cpu-limit", NODE_POOL, s.karpenter_node_pool, "spec.limits", s.DELETE),
+    Case("eks-node-pool-cpu-limit", NODE_POOL, s.karpenter_node_pool, "spec.limits.cpu", "1000"),
+    Case(
+        "eks-node-pool-cpu-limit", NODE_POOL, s.karpenter_node_pool, "spec.limits.cpu", "96000m", config={"maxCpu": 64}
+    ),
+    Case("eks-node-pool-on-demand", NODE_POOL, s.karpenter_node_pool, f"{POD}.requirements.0.values", ["spot"]),
+    Case("eks-node-pool-on-demand", NODE_POOL, s.karpenter_node_pool, f"{POD}.requirements.0.operator", "NotIn"),
 ]
 
 
@@ -455,3 +483,31 @@ def test_guards_ignore_other_types() -> None:
         violations("k8s-run-as-non-root", synthetic("kubernetes:core/v1:Service", {"spec": {"hostNetwork": True}}))
         == []
     )
+
+
+def test_private_endpoint_needs_no_cidrs() -> None:
+    props = s.patched(s.eks_cluster(), "vpcConfig.endpointPublicAccess", False)
+    props = s.patched(props, "vpcConfig.publicAccessCidrs", s.DELETE)
+    assert violations("eks-endpoint-not-public", synthetic(EKS, props)) == []
+
+
+def test_unset_public_access_means_public_as_eks_defaults_it() -> None:
+    props = s.patched(s.eks_cluster(), "vpcConfig", {"subnetIds": ["subnet-a"]})
+    assert violations("eks-endpoint-not-public", synthetic(EKS, props)) != []
+
+
+def test_on_demand_rule_is_production_only_and_a_pool_without_the_requirement_is_on_demand() -> None:
+    spot_only = s.patched(s.karpenter_node_pool(), f"{POD}.requirements.0.values", ["spot"])
+    assert violations("eks-node-pool-on-demand", synthetic(NODE_POOL, spot_only, stack="staging")) == []
+    assert violations(
+        "eks-node-pool-on-demand", synthetic(NODE_POOL, spot_only, stack="staging"), {"productionOnly": False}
+    )
+    without_requirement = s.patched(s.karpenter_node_pool(), f"{POD}.requirements.0", s.DELETE)
+    assert violations("eks-node-pool-on-demand", synthetic(NODE_POOL, without_requirement)) == []
+
+
+@pytest.mark.parametrize("cpu", [64, "64", "64000m", 64.0])
+def test_cpu_limits_are_read_in_every_quantity_form(cpu: Any) -> None:
+    pool = synthetic(NODE_POOL, s.karpenter_node_pool(cpu))
+    assert violations("eks-node-pool-cpu-limit", pool, {"maxCpu": 64}) == []
+    assert violations("eks-node-pool-cpu-limit", pool, {"maxCpu": 63}) != []

@@ -174,6 +174,35 @@ def test_bucket_without_lifecycle_fires() -> None:
     assert any("BucketLifecycleConfiguration" in m for m in fired("stack-s3-bucket-complete", records))
 
 
+# --- stack-eks-cpu-budget
+
+EKS = "aws:eks/cluster:Cluster"
+KARPENTER_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+
+
+def _eks_pools(*limits: Any) -> list[Resource]:
+    return [synthetic(KARPENTER_POOL, s.karpenter_node_pool(cpu), name=f"pool-{i}") for i, cpu in enumerate(limits)]
+
+
+def test_node_pools_within_the_budget_pass() -> None:
+    assert fired("stack-eks-cpu-budget", _eks_pools(64, "32", "32000m"), {"maxTotalCpu": 128}) == []
+
+
+def test_node_pools_over_the_budget_together_fire() -> None:
+    assert fired("stack-eks-cpu-budget", _eks_pools(64, 96), {"maxTotalCpu": 128}) != []
+
+
+def test_the_uncapped_built_in_pool_fires() -> None:
+    cluster = synthetic(EKS, s.patched(s.eks_cluster(), "computeConfig.nodePools", ["general-purpose", "system"]))
+    assert fired("stack-eks-cpu-budget", [cluster, *_eks_pools(8)]) != []
+    assert fired("stack-eks-cpu-budget", [synthetic(EKS, s.eks_cluster()), *_eks_pools(8)]) == []
+
+
+def test_unknown_limits_and_pools_are_not_judged() -> None:
+    cluster = synthetic(EKS, s.patched(s.eks_cluster(), "computeConfig.nodePools", s.UNKNOWN))
+    assert fired("stack-eks-cpu-budget", [cluster, *_eks_pools(s.UNKNOWN, 600)], {"maxTotalCpu": 600}) == []
+
+
 # --- k8s-replica-floor
 
 
@@ -282,6 +311,7 @@ def test_every_stack_guard_is_tested_here() -> None:
         "stack-volume-attached",
         "stack-no-cross-environment-references",
         "stack-s3-bucket-complete",
+        "stack-eks-cpu-budget",
         "k8s-replica-floor",
         "k8s-pdb-required",
         "k8s-namespace-default-deny",

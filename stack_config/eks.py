@@ -1,0 +1,313 @@
+"""Config of the enterprise-scale target (``platform:eks``): an EKS Auto Mode cluster in its own AWS VPC.
+
+Off by default: the seed-scale tenant fits DOKS, and nothing of the tenant runs on EKS yet
+(docs/eks.md). The defaults are production-grade (three zones, a NAT gateway per zone, on-demand
+pools, private API endpoint), so enabling it in production needs no more than ``enabled`` and the
+admin roles; a cheaper staging states its differences, as the stack files do elsewhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from .backup import AWS_REGIONS
+from .base import StrictModel
+from .infra import _DNS_LABEL, _LABEL_KEY, _LABEL_VALUE, _private_network, environment_of
+
+MIN_KUBERNETES_MINOR = 34
+"""Oldest minor still in EKS standard support (14 months from its EKS release; 1.33's ended in mid-2026);
+older ones bill extended support (6x the control-plane fee). Raise it as minors age out."""
+
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+"""The retention periods CloudWatch Logs accepts (0, never expire, is deliberately not offered)."""
+
+RESERVED_POOL_NAMES = frozenset({"system", "general-purpose"})
+"""Names Auto Mode owns; a NodePool of ours with one of them would fight EKS over the object."""
+
+CapacityType = Literal["on-demand", "spot"]
+InstanceCategory = Literal["c", "m", "r", "t"]
+
+_VERSION = re.compile(r"^1\.(\d{2})$")
+_DURATION = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
+"""Karpenter v1's own pattern for ``consolidateAfter``."""
+_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
+
+
+def role_key(arn: str) -> str:
+    """Stable resource key of an admin role: its name, lowercased to a DNS-label-like slug.
+
+    Keyed by name, not by list position, so reordering ``adminRoleArns`` renames nothing.
+    """
+    return re.sub(r"[^a-z0-9]+", "-", arn.rsplit("/", 1)[-1].lower()).strip("-")
+
+
+def _capacity(*types: CapacityType) -> list[CapacityType]:
+    return list(types)
+
+
+def _categories(*categories: InstanceCategory) -> list[InstanceCategory]:
+    return list(categories)
+
+
+class EksTaint(StrictModel):
+    key: str = Field(description="Taint key, e.g. workload.")
+    value: str = Field(description="Taint value, e.g. scrapers.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(
+        description="Kubernetes spelling: Karpenter NodePools take core/v1 taints (the NO_SCHEDULE spelling of "
+        "the managed-node-group API does not apply)."
+    )
+
+
+class EksNodePool(StrictModel):
+    """One Karpenter NodePool on Auto Mode's built-in NodeClass, keyed by name in ``eks.nodePools``."""
+
+    capacity_types: list[CapacityType] = Field(
+        default_factory=lambda: _capacity("on-demand"),
+        min_length=1,
+        description="EC2 purchase options Karpenter may pick (it prefers the cheapest, i.e. spot, when both are "
+        "allowed). Production pools must include on-demand. Default: on-demand only.",
+    )
+    instance_categories: list[InstanceCategory] = Field(
+        default_factory=lambda: _categories("c", "m", "r"),
+        min_length=1,
+        description="EC2 instance families (c compute, m general, r memory, t burstable). "
+        "Default: c, m, r (the built-in pools' choice).",
+    )
+    cpu_limit: int = Field(
+        ge=1,
+        le=4096,
+        description="vCPUs all nodes of this pool may add up to; Karpenter launches nothing beyond it. "
+        "The pool's budget: required, no default.",
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Node labels. Default: none.")
+    taints: list[EksTaint] = Field(default_factory=list, description="Node taints. Default: none.")
+    consolidate_after: str = Field(
+        default="5m",
+        description="How long a node stays empty or underused before Karpenter consolidates it away "
+        "('30s', '5m', '1h', or 'Never'). Default: 5m.",
+    )
+
+    @field_validator("capacity_types")
+    @classmethod
+    def _on_demand(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"list each capacity type once, not {value}")
+        if environment_of(info) == "production" and "on-demand" not in value:
+            raise ValueError(
+                "production pools keep on-demand capacity, so a wave of spot reclaims cannot empty the pool: "
+                "add on-demand to capacityTypes (spot may stay alongside it)"
+            )
+        return value
+
+    @field_validator("instance_categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"list each instance category once, not {value}")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k, v in value.items() if not _LABEL_KEY.fullmatch(k) or not _LABEL_VALUE.fullmatch(v)]
+        if bad:
+            raise ValueError(f"invalid Kubernetes label(s) {bad}: keys/values are <=63 chars of [A-Za-z0-9-_.]")
+        restricted = [k for k in value if k.split("/")[0].endswith(("karpenter.sh", "eks.amazonaws.com"))]
+        if restricted:
+            raise ValueError(f"labels {restricted} are set by Karpenter/EKS themselves; use your own key")
+        return value
+
+    @field_validator("consolidate_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not _DURATION.fullmatch(value):
+            raise ValueError("must be a Go duration of s/m/h units such as '30s', '5m' or '1h', or 'Never'")
+        return value
+
+
+def _default_node_pools() -> dict[str, EksNodePool]:
+    # The DOKS layout (seed 000) carried over: a general pool, and scrapers isolated by a taint. Scrapers
+    # tolerate interruption (a reclaimed node only delays a crawl), so they may run on spot.
+    return {
+        "general": EksNodePool(cpu_limit=64, labels={"workload": "general"}),
+        "scrapers": EksNodePool(
+            capacity_types=["spot", "on-demand"],
+            instance_categories=["c", "m"],
+            cpu_limit=32,
+            labels={"workload": "scrapers"},
+            taints=[EksTaint(key="workload", value="scrapers", effect="NoSchedule")],
+        ),
+    }
+
+
+class EksConfig(StrictModel):
+    """EKS Auto Mode in its own VPC: the enterprise-scale target, off until a tenant outgrows DOKS (docs/eks.md)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Create the EKS cluster, its VPC and node pools on AWS. Default: off (the seed-scale tenant "
+        "fits DOKS; nothing of it runs on EKS yet).",
+    )
+    aws_region: str = Field(
+        default="us-east-1",
+        description="AWS region of the cluster and its VPC. Default: us-east-1, nearest to nyc1.",
+    )
+    kubernetes_version: str = Field(
+        default="1.35",
+        description="Kubernetes minor ('1.35', the DOKS cluster's minor); EKS applies patches itself. 1.34 or newer "
+        "(standard support). Raise it one minor at a time; EKS cannot downgrade. Default: 1.35.",
+    )
+    vpc_cidr: str = Field(
+        default="10.100.0.0/16",
+        description="IPv4 range of the AWS VPC, RFC 1918, /16 to /20; pods take their IPs from it. Must not "
+        "overlap network.vpcCidr. Default: 10.100.0.0/16.",
+    )
+    availability_zones: int = Field(
+        default=3,
+        ge=2,
+        le=3,
+        description="Zones the subnets span: the first N by name of the region's zones that need no opt-in. "
+        "Production: 3. Default: 3.",
+    )
+    nat_gateways: Literal["single", "per-az"] = Field(
+        default="per-az",
+        description="single: one NAT gateway for all zones (cheaper; losing its zone cuts all egress). per-az: one "
+        "per zone (required in production). Default: per-az.",
+    )
+    public_access_cidrs: list[str] = Field(
+        default_factory=list,
+        description="Networks admitted to the public API endpoint. Default: empty, which disables the public "
+        "endpoint (the API is reachable from inside the VPC only). Never 0.0.0.0/0 or ::/0.",
+    )
+    admin_role_arns: list[str] = Field(
+        default_factory=list,
+        description="IAM roles (arn:aws:iam::<account>:role/<name>) granted cluster-admin through EKS access "
+        "entries. Not the deploy role itself: as cluster creator it is admin already. Default: none (only "
+        "the identity that creates the cluster is admin).",
+    )
+    log_retention_days: int = Field(
+        default=90,
+        description="Retention of the control-plane logs in CloudWatch, one of the periods CloudWatch accepts "
+        "(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...). Default: 90.",
+    )
+    max_total_cpu: int = Field(
+        default=512,
+        ge=1,
+        description="Budget cap: the cpuLimit of all node pools together may not exceed it. Default: 512 vCPUs.",
+    )
+    node_pools: dict[str, EksNodePool] = Field(
+        default_factory=_default_node_pools,
+        description="Karpenter NodePools keyed by name (besides Auto Mode's built-in system pool). Default: "
+        "general (on-demand, 64 vCPUs) and scrapers (spot + on-demand, 32 vCPUs, tainted).",
+    )
+
+    @field_validator("aws_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in AWS_REGIONS:
+            raise ValueError(f"'{value}' is not an AWS region (the set comes from pulumi-aws's Region enum)")
+        return value
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        match = _VERSION.fullmatch(value)
+        if not match:
+            raise ValueError("must be a Kubernetes minor such as '1.35' (EKS picks the patch)")
+        if int(match.group(1)) < MIN_KUBERNETES_MINOR:
+            raise ValueError(
+                f"{value} is out of EKS standard support and would bill extended support: "
+                f"set eks.kubernetesVersion to 1.{MIN_KUBERNETES_MINOR} or newer"
+            )
+        return value
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc(cls, value: str) -> str:
+        net = _private_network(value, "vpcCidr")
+        if not 16 <= net.prefixlen <= 20:
+            raise ValueError(
+                f"prefix /{net.prefixlen} is outside /16 to /20: EKS pods take VPC addresses, so smaller ranges "
+                "run out of pod IPs (and AWS allows nothing larger than /16)"
+            )
+        return value
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones(cls, value: int, info: ValidationInfo) -> int:
+        if environment_of(info) == "production" and value != 3:
+            raise ValueError("production spans 3 zones, so losing one keeps two thirds of capacity: set it to 3")
+        return value
+
+    @field_validator("nat_gateways")
+    @classmethod
+    def _nat(cls, value: str, info: ValidationInfo) -> str:
+        if environment_of(info) == "production" and value != "per-az":
+            raise ValueError(
+                "production needs one NAT gateway per zone, so losing a zone does not cut every node's egress: "
+                "set eks.natGateways to per-az"
+            )
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _public(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a CIDR ({exc})") from None
+            if net.prefixlen == 0:
+                raise ValueError(
+                    f"{cidr} opens the Kubernetes API to the whole internet: list the admin and CI egress "
+                    "networks instead, or leave the list empty to keep the endpoint private"
+                )
+        return value
+
+    @field_validator("admin_role_arns")
+    @classmethod
+    def _admins(cls, value: list[str]) -> list[str]:
+        bad = [arn for arn in value if not _ROLE_ARN.fullmatch(arn)]
+        if bad:
+            raise ValueError(f"{bad} must be IAM role ARNs of the form arn:aws:iam::<12-digit account>:role/<name>")
+        keys = [role_key(arn) for arn in value]
+        clashing = sorted({k for k in keys if keys.count(k) > 1})
+        if clashing:
+            raise ValueError(
+                f"roles named {clashing} appear more than once (access entries are keyed by role name): "
+                "list each role once, or rename one"
+            )
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(map(str, sorted(LOG_RETENTION_DAYS)))
+            raise ValueError(f"CloudWatch accepts only these retention periods: {allowed}")
+        return value
+
+    @field_validator("node_pools")
+    @classmethod
+    def _pools(cls, value: dict[str, EksNodePool], info: ValidationInfo) -> dict[str, EksNodePool]:
+        bad = [name for name in value if not _DNS_LABEL.fullmatch(name)]
+        if bad:
+            raise ValueError(f"pool names must be lowercase DNS labels: {bad}")
+        reserved = sorted(RESERVED_POOL_NAMES & set(value))
+        if reserved:
+            raise ValueError(f"{reserved} are Auto Mode's built-in pools, managed by EKS: rename the pool")
+        if not any(all(t.effect == "PreferNoSchedule" for t in p.taints) for p in value.values()):
+            raise ValueError("at least one pool must be untainted, or ordinary workloads have nowhere to run")
+        total, cap = sum(p.cpu_limit for p in value.values()), info.data.get("max_total_cpu")
+        if cap is not None and total > cap:
+            raise ValueError(
+                f"the pools' cpuLimit add up to {total} vCPUs, over eks.maxTotalCpu ({cap}): lower a pool's "
+                "cpuLimit, or raise maxTotalCpu once the budget owner agrees"
+            )
+        return value
