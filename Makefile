@@ -5,10 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= staging
 
-.PHONY: test venv lint typecheck unit tools bench docs clean
+.PHONY: test venv lint typecheck shellcheck unit tools engine plan bench docs clean cost diagram
 
-## test: create the virtualenv, install everything, lint, type-check, run the whole suite
-test: venv tools lint typecheck unit
+## test: create the virtualenv, install everything, build the real Pulumi engine, lint, type-check,
+## shellcheck, run the whole suite (unit tests under mocks and the lifecycle through the real CLI)
+test: venv tools engine lint typecheck shellcheck unit
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
@@ -19,6 +20,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.
 ## tools: the offline checkers that are not Python packages of this venv
 tools:
 	bash scripts/install-tools.sh
+
+## engine: the Pulumi CLI and Python language host from Go modules (tools/pulumi; cached in build/engine)
+engine:
+	bash scripts/build-engine.sh
+
+## plan: what STACK would deploy, offline: the real CLI, echo providers, the policy pack's verdict
+plan: venv engine
+	bash scripts/plan-offline.sh $(STACK)
+
+# Every shell script in the repository (tracked or new, hooks and workflows' helpers included).
+SHELL_SCRIPTS = $(shell git ls-files --cached --others --exclude-standard | grep -E '\.sh$$|^tests/engine/bin/echo-provider$$')
+shellcheck:
+	@for f in $(SHELL_SCRIPTS); do bash -n "$$f" || exit 1; done
+	shellcheck -S warning -x $(SHELL_SCRIPTS)
+	@echo "shellcheck: $(words $(SHELL_SCRIPTS)) scripts, bash -n and shellcheck -S warning clean"
 
 lint: venv
 	$(BIN)/ruff check .
@@ -36,9 +52,19 @@ unit: venv
 bench: venv
 	$(BIN)/python benchmarks/bench_stacks.py
 
-## docs: regenerate docs/configuration.md from the config models
+## docs: regenerate docs/configuration.md from the config models, and the README's cost estimates and
+## docs/diagrams/ from the evaluated stacks
 docs: venv
 	$(BIN)/python scripts/gen_config_reference.py
+	$(BIN)/python scripts/gen_insights.py
+
+## cost: monthly cost estimate of STACK from the evaluated program (ARGS=--json for machines)
+cost: venv
+	$(BIN)/python scripts/cost.py --stack $(STACK) $(ARGS)
+
+## diagram: architecture diagram of STACK (docs/diagrams/<stack>.mmd, .dot, .svg; needs `make tools`)
+diagram: venv
+	$(BIN)/python scripts/diagram.py --stack $(STACK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

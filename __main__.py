@@ -121,14 +121,15 @@ cluster = KubernetesCluster(
         api_allowed_cidrs=cluster_config.api_allowed_cidrs,
         cluster_subnet=config.network.cluster_subnet,
         service_subnet=config.network.service_subnet,
-        kubeconfig_ttl_seconds=cluster_config.kubeconfig_ttl_seconds,
     ),
 )
 
 # --- Data --------------------------------------------------------------------------------------
-# Both databases admit only the cluster. Their metrics are scraped by the in-cluster agent (already
-# trusted) and remote-written to the monitoring host, so the droplet needs no database access.
-trusted = TrustedSources(kubernetes_cluster_ids=[cluster.cluster_id])
+# Both databases admit only the cluster: its nodes (the k8s rule) and its pods, whose packets keep
+# their pod-subnet address on a VPC-native cluster (docs/kubernetes.md, "Pod traffic"). Their metrics
+# are scraped by the in-cluster agent and remote-written to the monitoring host, so the droplet
+# needs no database access.
+trusted = TrustedSources(kubernetes_cluster_ids=[cluster.cluster_id], ip_ranges=[config.network.cluster_subnet])
 postgres_config, cache_config = config.postgres, config.cache
 postgres = PostgresDatabase(
     f"{prefix}-pg",
@@ -349,6 +350,7 @@ if backup_config.enabled:
             aws_access_key_id=vault.writer_access_key_id,
             aws_secret_access_key=vault.writer_secret_access_key,
             bucket=vault.bucket_name,
+            kms_key_arn=vault.kms_key_arn,
             aws_region=vault.region,
             prefix=vault.prefix,
             stack=pulumi.get_stack(),
@@ -387,6 +389,11 @@ if eks_config.enabled:
             zonal_shift=config.is_production,
             public_access_cidrs=eks_config.public_access_cidrs,
             admin_role_arns=eks_config.admin_role_arns,
+            deploy_role_arn=eks_config.deploy_role_arn,
+            preview_role_arn=eks_config.preview_role_arn,
+            api_ingress_cidrs=eks_config.api_ingress_cidrs,
+            api_ingress_security_group_ids=eks_config.api_ingress_security_group_ids,
+            deletion_protection=eks_config.deletion_protected(config.is_production),
             tags={"tenant": config.tenant.name, "environment": config.environment, "managed-by": "pulumi"},
         ),
     )

@@ -53,6 +53,8 @@ class BackupJobArgs:
     """Stack name, part of each dump's key."""
     database_cidr: str
     """VPC range the managed PostgreSQL's private address is in."""
+    kms_key_arn: pulumi.Input[str] | None = None
+    """The vault's dedicated KMS key, named on every upload (S3_KMS_KEY_ARN). Default: none (aws/s3 key)."""
     image_pull_secret: str | None = None
     """Secret to pull the image with (DOKS registry integration's ``registry-<name>``). Default: none."""
     scratch_size: str = "8Gi"
@@ -127,6 +129,8 @@ class BackupJob(pulumi.ComponentResource):
                 ("HOME", "/tmp"),  # noqa: S108 - the pod's own emptyDir
             )
         ]
+        if args.kms_key_arn is not None:
+            env.append(k8s.core.v1.EnvVarArgs(name="S3_KMS_KEY_ARN", value=args.kms_key_arn))
         pod_spec = k8s.core.v1.PodSpecArgs(
             # Failed pods stay for `kubectl logs`; the Job's own retries handle transient errors.
             restart_policy="Never",

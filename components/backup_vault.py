@@ -82,9 +82,27 @@ def writer_policy(bucket_arn: str, prefix: str, kms_key_arn: str | None, region:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+SSE_HEADER = "s3:x-amz-server-side-encryption"
+KMS_KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+SSE_C_HEADER = "s3:x-amz-server-side-encryption-customer-algorithm"
+
+
 def bucket_policy(bucket_arn: str, kms_key_arn: str | None) -> dict[str, Any]:
-    """TLS 1.2+ only, and no put that asks for weaker encryption than the bucket's default."""
+    """TLS 1.2+ only, and no put that asks for any encryption other than the bucket's own key.
+
+    Every encryption Deny fires only when the request *carries* the header it judges (``Null`` false),
+    never on its absence. The trap: UploadPart and CompleteMultipartUpload are authorized as
+    ``s3:PutObject`` but S3 puts no SSE key in their request context (only CreateMultipartUpload
+    carries the header), and an ``...IfExists``/``StringNotEquals`` Deny on an absent key is true, so
+    such a Deny refuses every multipart upload (and every put that relies on the default). A request
+    without the headers is safe: the bucket's default encryption (SSE-KMS, this key) applies to it.
+    What a request can ask for instead, and is refused here: another algorithm (AES256, DSSE),
+    customer-provided keys (SSE-C: a dump no one here could read), another KMS key and, with a
+    dedicated key, ``aws:kms`` without a key id, which S3 serves with the aws/s3 key, not the default.
+    tests/test_iam_simulation.py has a real IAM evaluator judge this against the uploader's requests.
+    """
     everything = [bucket_arn, f"{bucket_arn}/*"]
+    objects = f"{bucket_arn}/*"
     statements: list[dict[str, Any]] = [
         {
             "Sid": "DenyInsecureTransport",
@@ -103,25 +121,52 @@ def bucket_policy(bucket_arn: str, kms_key_arn: str | None) -> dict[str, Any]:
             "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
         },
         {
-            "Sid": "DenyNonKmsPuts",
+            "Sid": "DenyOtherAlgorithms",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/*",
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            "Resource": objects,
+            "Condition": {"StringNotEquals": {SSE_HEADER: "aws:kms"}, "Null": {SSE_HEADER: "false"}},
+        },
+        {
+            "Sid": "DenyCustomerProvidedKeys",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {"Null": {SSE_C_HEADER: "false"}},
         },
     ]
     if kms_key_arn is not None:
+        statements += [
+            {
+                "Sid": "DenyOtherKmsKeys",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {"StringNotEquals": {KMS_KEY_HEADER: kms_key_arn}, "Null": {KMS_KEY_HEADER: "false"}},
+            },
+            {
+                # "aws:kms" without a key id is served with the aws/s3 key, not the bucket default.
+                "Sid": "DenyKmsWithoutKeyId",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {"Null": {SSE_HEADER: "false", KMS_KEY_HEADER: "true"}},
+            },
+        ]
+    else:
+        # The aws/s3 key is the default; a key id can only name some other key.
         statements.append(
             {
                 "Sid": "DenyOtherKmsKeys",
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": "s3:PutObject",
-                "Resource": f"{bucket_arn}/*",
-                "Condition": {
-                    "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn}
-                },
+                "Resource": objects,
+                "Condition": {"Null": {KMS_KEY_HEADER: "false"}},
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
@@ -212,6 +257,9 @@ class BackupVault(pulumi.ComponentResource):
     """Name of the primary bucket."""
     bucket_arn: pulumi.Output[str]
     """ARN of the primary bucket."""
+    kms_key_arn: pulumi.Output[str] | None
+    """ARN of the primary bucket's dedicated key; None with the aws/s3 key. The uploader names it on every
+    put (S3_KMS_KEY_ARN): ``aws:kms`` without a key id would be served with aws/s3 and is refused."""
     prefix: str
     """Key prefix the writer puts dumps under."""
     region: str
@@ -268,6 +316,7 @@ class BackupVault(pulumi.ComponentResource):
 
         self.bucket_name = primary.bucket.bucket
         self.bucket_arn = primary.bucket.arn
+        self.kms_key_arn = primary_key_arn
         self.prefix = args.prefix
         self.region = args.aws_region
         self.writer_access_key_id = pulumi.Output.secret(access_key.id)
@@ -276,6 +325,7 @@ class BackupVault(pulumi.ComponentResource):
             {
                 "bucket_name": self.bucket_name,
                 "bucket_arn": self.bucket_arn,
+                "kms_key_arn": self.kms_key_arn,
                 "replica_bucket_name": self.replica_bucket_name,
                 "writer_access_key_id": self.writer_access_key_id,
                 "writer_secret_access_key": self.writer_secret_access_key,

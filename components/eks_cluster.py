@@ -36,6 +36,14 @@ CLUSTER_POLICIES = (
 NODE_POLICIES = ("AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly")
 """Auto Mode nodes need no more: the CNI runs with the cluster's permissions, not the node's."""
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+"""Read access to the built-in kinds, without Secrets. It does not cover CRDs such as NodePools: the
+preview role gets those through ``PREVIEW_GROUP``'s ClusterRole."""
+PREVIEW_GROUP = "platform-previewers"
+"""Kubernetes group of the preview role's access entry, bound to read the objects Pulumi manages here."""
+UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+"""Zone ids EKS refuses for a cluster's subnets (UnsupportedAvailabilityZoneException). Zone *names* map
+to different ids in each account, so the exclusion goes by id."""
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ENABLED_BUILT_IN_POOLS = ("system",)
 """Only the tainted system pool: the built-in general-purpose pool cannot be given a CPU limit, so it
@@ -85,6 +93,17 @@ class EksClusterArgs:
     """Networks admitted to the public API endpoint. Default: none, the public endpoint is off."""
     admin_role_arns: Sequence[str] = ()
     """IAM roles given cluster-admin through access entries. Default: none."""
+    deploy_role_arn: str | None = None
+    """Role that runs `pulumi up`: a cluster-admin access entry, which the NodePools wait for. Default: none
+    (then only identities in ``admin_role_arns`` can apply them)."""
+    preview_role_arn: str | None = None
+    """Read-only role of previews and drift checks: view access plus read on the NodePools. Default: none."""
+    api_ingress_cidrs: Sequence[str] = ()
+    """Networks admitted on 443 to the private endpoint through the cluster security group. Default: none."""
+    api_ingress_security_group_ids: Sequence[str] = ()
+    """Security groups admitted on 443 to the private endpoint. Default: none."""
+    deletion_protection: bool = False
+    """EKS deletion protection, separate from ``protect`` so removal can switch it off first. Default: off."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags of every AWS resource. Default: none."""
 
@@ -95,13 +114,17 @@ class ZoneSubnets:
     public: str
 
 
-def select_zones(available: Sequence[str], count: int) -> list[str]:
-    """The first ``count`` zones in name order.
+def select_zones(available: Sequence[str], count: int, zone_ids: Sequence[str] | None = None) -> list[str]:
+    """The first ``count`` zones in name order, skipping those whose zone id EKS refuses.
 
     A region's zone names never change and new zones get later letters, so the choice is the same on
-    every run, and raising ``count`` from 2 to 3 only appends a zone.
+    every run, and raising ``count`` from 2 to 3 only appends a zone. ``zone_ids`` runs parallel to
+    ``available`` (as the DescribeAvailabilityZones answer gives them).
     """
-    zones = sorted(available)
+    ids = list(zone_ids) if zone_ids is not None else [""] * len(available)
+    if len(ids) != len(available):
+        raise ValueError(f"{len(available)} zone names but {len(ids)} zone ids")
+    zones = sorted(name for name, zone_id in zip(available, ids, strict=True) if zone_id not in UNSUPPORTED_ZONE_IDS)
     if len(zones) < count:
         raise ValueError(f"the region offers {len(zones)} available zones ({zones}); {count} are needed")
     return zones[:count]
@@ -201,6 +224,16 @@ def node_pool_spec(pool: EksNodePoolSpec) -> dict[str, Any]:
     }
 
 
+def preview_rules() -> list[dict[str, Any]]:
+    """What the preview role may read beyond AmazonEKSViewPolicy: the NodePools this component manages."""
+    return [{"apiGroups": ["karpenter.sh"], "resources": ["nodepools"], "verbs": ["get", "list", "watch"]}]
+
+
+def ingress_key(source: str) -> str:
+    """Stable resource key of an API ingress source (a CIDR or a security group id)."""
+    return source.replace(".", "-").replace("/", "-")
+
+
 def admin_keys(role_arns: Sequence[str]) -> dict[str, str]:
     """Admin role ARNs by their stable key (the role's name); two roles with one key are refused."""
     keys: dict[str, str] = {}
@@ -253,9 +286,11 @@ class EksCluster(pulumi.ComponentResource):
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
             # No state="available" filter: a zone impaired during an incident would drop out of the list,
             # and the `pulumi up` run to respond to that incident would plan to move subnets out of it.
+            # Zones EKS refuses are left out by id here and again in select_zones (which tests can reach).
+            exclude_zone_ids=sorted(UNSUPPORTED_ZONE_IDS),
             opts=pulumi.InvokeOptions(parent=self, provider=self._aws),
         )
-        zones = select_zones(available.names, args.availability_zones)
+        zones = select_zones(available.names, args.availability_zones, available.zone_ids)
         vpc, private_subnets = self._network(args, zones)
 
         key = aws.kms.Key(
@@ -290,7 +325,7 @@ class EksCluster(pulumi.ComponentResource):
                 opts=self._opts(),
             )
         )
-        node_role, _ = self._role("node", trust_policy("ec2.amazonaws.com"), NODE_POLICIES)
+        node_role, node_role_grants = self._role("node", trust_policy("ec2.amazonaws.com"), NODE_POLICIES)
 
         public_api = bool(args.public_access_cidrs)
         cluster = aws.eks.Cluster(
@@ -309,10 +344,11 @@ class EksCluster(pulumi.ComponentResource):
             access_config=aws.eks.ClusterAccessConfigArgs(
                 # Access entries only: no aws-auth ConfigMap that one bad kubectl edit locks everyone out of.
                 authentication_mode="API",
-                # The identity running `pulumi up` (CI's deploy role) becomes admin: it applies the
-                # NodePools below through the provider. Its role must not be in admin_role_arns too:
-                # EKS already made its entry, and a second one fails (ResourceInUseException).
-                bootstrap_cluster_creator_admin_permissions=True,
+                # Off: with it, whoever ran the first `up` (a workstation, say) is silently the only admin,
+                # and an access entry for that role later fails (ResourceInUseException). Every admin,
+                # the deploy role included, gets an explicit entry below. Create-only in EKS: changing
+                # it replaces the cluster, so it is fixed here rather than configurable.
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             # Auto Mode runs the CNI, kube-proxy and CoreDNS itself; self-managed copies would compete.
             bootstrap_self_managed_addons=False,
@@ -333,13 +369,45 @@ class EksCluster(pulumi.ComponentResource):
             # billing extended support; kubernetesVersion must be raised before that happens.
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             zonal_shift_config=aws.eks.ClusterZonalShiftConfigArgs(enabled=args.zonal_shift),
-            deletion_protection=args.protect,
-            # The role's permissions must outlive the cluster on destroy, or EKS cannot clean up the
-            # security groups and ENIs it created.
-            opts=self._opts(protect=args.protect, depends_on=[log_group, *cluster_role_grants]),
+            # Its own switch, not `protect`: removing the cluster (docs/eks.md) turns it off first.
+            deletion_protection=args.deletion_protection,
+            # Both roles' permissions must outlive the cluster on destroy: the cluster role's, or EKS cannot
+            # clean up the security groups and ENIs it created; the node role's, or its policies are
+            # detached while Auto Mode nodes still run (they lose ECR pulls and node registration).
+            opts=self._opts(protect=args.protect, depends_on=[log_group, *cluster_role_grants, *node_role_grants]),
         )
 
-        for key_name, arn in sorted(admin_keys(args.admin_role_arns).items()):
+        # The API endpoint is private unless public_access_cidrs says otherwise, and the cluster security
+        # group admits only itself: these rules are the declared path for runners inside the network.
+        cluster_sg = cluster.vpc_config.cluster_security_group_id
+        for source in sorted(args.api_ingress_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-{ingress_key(source)}",
+                security_group_id=cluster_sg,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=source,
+                description="Kubernetes API from a declared network (eks.apiIngressCidrs)",
+                opts=self._opts(),
+            )
+        for source in sorted(args.api_ingress_security_group_ids):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-{ingress_key(source)}",
+                security_group_id=cluster_sg,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                referenced_security_group_id=source,
+                description="Kubernetes API from a declared security group (eks.apiIngressSecurityGroupIds)",
+                opts=self._opts(),
+            )
+
+        admins = dict(admin_keys(args.admin_role_arns))
+        if args.deploy_role_arn is not None:
+            admins = {**admins, **admin_keys([args.deploy_role_arn])}
+        cluster_admission: list[pulumi.Resource] = []
+        for key_name, arn in sorted(admins.items()):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{key_name}",
                 cluster_name=cluster.name,
@@ -347,11 +415,31 @@ class EksCluster(pulumi.ComponentResource):
                 type="STANDARD",
                 opts=self._opts(),
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{key_name}-policy",
                 cluster_name=cluster.name,
                 principal_arn=arn,
                 policy_arn=CLUSTER_ADMIN_POLICY,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=self._opts(depends_on=[entry]),
+            )
+            if arn == args.deploy_role_arn:
+                cluster_admission = [entry, association]
+        if args.preview_role_arn is not None:
+            preview_key = role_key(args.preview_role_arn)
+            entry = aws.eks.AccessEntry(
+                f"{name}-preview-{preview_key}",
+                cluster_name=cluster.name,
+                principal_arn=args.preview_role_arn,
+                type="STANDARD",
+                kubernetes_groups=[PREVIEW_GROUP],
+                opts=self._opts(),
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-preview-{preview_key}-policy",
+                cluster_name=cluster.name,
+                principal_arn=args.preview_role_arn,
+                policy_arn=VIEW_POLICY,
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=self._opts(depends_on=[entry]),
             )
@@ -369,6 +457,11 @@ class EksCluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # In-cluster objects wait for the deploy role's admission: an access entry takes effect only once
+        # its policy is associated, and applying before that is a 401 after the cluster already exists.
+        in_cluster = pulumi.ResourceOptions(
+            parent=self, provider=self.provider, depends_on=[cluster, *cluster_admission]
+        )
         for pool_name, pool in sorted(args.node_pools.items()):
             k8s.apiextensions.CustomResource(
                 f"{name}-pool-{pool_name}",
@@ -376,7 +469,25 @@ class EksCluster(pulumi.ComponentResource):
                 kind="NodePool",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=pool_name),
                 spec=node_pool_spec(pool),
-                opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[cluster]),
+                opts=in_cluster,
+            )
+        if args.preview_role_arn is not None:
+            k8s.rbac.v1.ClusterRole(
+                f"{name}-preview-reader",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=PREVIEW_GROUP),
+                rules=preview_rules(),
+                opts=in_cluster,
+            )
+            k8s.rbac.v1.ClusterRoleBinding(
+                f"{name}-preview-reader",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=PREVIEW_GROUP),
+                role_ref=k8s.rbac.v1.RoleRefArgs(
+                    api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=PREVIEW_GROUP
+                ),
+                subjects=[
+                    k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="Group", name=PREVIEW_GROUP)
+                ],
+                opts=in_cluster,
             )
 
         self.cluster_name = cluster.name

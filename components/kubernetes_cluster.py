@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -41,23 +42,79 @@ class KubernetesClusterArgs:
     pools: Mapping[str, NodePoolSpec]
     """Worker pools keyed by name; each becomes a separate KubernetesNodePool."""
     tags: Sequence[str]
+    cluster_subnet: str
+    """Pod CIDR of the VPC-native cluster (set explicitly: database and droplet firewalls admit it)."""
+    service_subnet: str
+    """Service (ClusterIP) CIDR of the cluster."""
     registry_integration: bool = True
     """Default: nodes may pull from the account's container registry."""
     api_allowed_cidrs: Sequence[str] = ()
     """Default: no control-plane firewall (API open, token-protected)."""
-    cluster_subnet: str | None = None
-    service_subnet: str | None = None
-    kubeconfig_ttl_seconds: int = 3600
-    """Lifetime of the credential the provider uses. Default: one hour, renewed every run."""
+
+
+EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
+DOCTL_CONTEXT = "default"
+"""doctl honours DIGITALOCEAN_ACCESS_TOKEN only in its ``default`` auth context (doctl README), and
+that variable is how CI and scripts/pulumi-stack.sh hand it the token."""
+
+
+def exec_kubeconfig(context: str, cluster_id: str, server: str, ca_data: str) -> str:
+    """A kubeconfig whose credential ``doctl`` fetches each time it is used; it holds no token.
+
+    The exec stanza is the one ``doctl kubernetes cluster kubeconfig save`` writes (doctl
+    ``commands/kubernetes.go``): ``doctl kubernetes cluster kubeconfig exec-credential
+    --version=v1beta1 --context=<auth context> <cluster id>``, which prints an ExecCredential with a
+    short-lived token (cached by doctl until it expires). Rendered from plain values with sorted
+    keys, so the same cluster gives the same bytes on every run: no provider diff, nothing expired
+    in state for ``refresh``/``destroy``. Whoever runs Pulumi needs doctl on PATH and a DigitalOcean
+    token (DIGITALOCEAN_ACCESS_TOKEN or ``doctl auth init``).
+    """
+    user = f"{context}-doctl"
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": context, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": user}}],
+            "current-context": context,
+            "users": [
+                {
+                    "name": user,
+                    "user": {
+                        "exec": {
+                            "apiVersion": EXEC_API_VERSION,
+                            "command": "doctl",
+                            "args": [
+                                "kubernetes",
+                                "cluster",
+                                "kubeconfig",
+                                "exec-credential",
+                                "--version=v1beta1",
+                                f"--context={DOCTL_CONTEXT}",
+                                cluster_id,
+                            ],
+                            # CI has no terminal, and doctl never prompts in this mode.
+                            "interactiveMode": "Never",
+                            "installHint": "install doctl and export DIGITALOCEAN_ACCESS_TOKEN (docs/operations.md)",
+                        }
+                    },
+                }
+            ],
+        },
+        indent=2,
+        sort_keys=True,
+    )
 
 
 class KubernetesCluster(pulumi.ComponentResource):
-    """A DOKS cluster whose Kubernetes provider never holds a stale credential.
+    """A DOKS cluster whose Kubernetes provider never holds a credential at all.
 
-    The kubeconfig stored on the cluster resource is minted once and expires after 7 days, which
-    breaks every later run (pulumi-digitalocean #77). So the provider is built from a fresh,
-    short-lived credential looked up on each run, and ``cluster_identifier`` pins the provider's
-    identity to the cluster id so a new token never plans the replacement of every Kubernetes object.
+    The kubeconfig stored on the cluster resource carries a token that expires (7 days; a looked-up
+    short-lived one is worse: a new token is a provider diff on every run, and ``refresh``/``destroy``
+    run with the expired one from state). So the provider's kubeconfig is built from the cluster's
+    stable facts (id, endpoint, CA) with an exec credential (``exec_kubeconfig``), and
+    ``cluster_identifier`` pins the provider's identity to the cluster id, so even a changed
+    kubeconfig (a new endpoint or CA) never plans the replacement of every Kubernetes object.
     """
 
     cluster_id: pulumi.Output[str]
@@ -69,13 +126,12 @@ class KubernetesCluster(pulumi.ComponentResource):
     version: pulumi.Output[str]
     """Resolved version slug at creation."""
     kubeconfig: pulumi.Output[str]
-    """Short-lived kubeconfig (secret)."""
+    """Token-free kubeconfig (exec credential through doctl); secret anyway, as defence in depth."""
     provider: k8s.Provider
     """Kubernetes provider for everything deployed into this cluster."""
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:k8s:KubernetesCluster", name, None, opts)
-        pulumi.ResourceOptions(parent=self)
 
         versions = do.get_kubernetes_versions_output(
             version_prefix=args.version_prefix, opts=pulumi.InvokeOutputOptions(parent=self)
@@ -143,15 +199,15 @@ class KubernetesCluster(pulumi.ComponentResource):
                 )
             )
 
-        # The lookup must wait for the cluster to exist. Its name comes through cluster.id, which is
-        # unknown during the first preview, so the lookup is skipped there (and the provider's
-        # kubeconfig is unknown, which pulumi-kubernetes handles by previewing without a cluster).
-        live = do.get_kubernetes_cluster_output(
-            name=pulumi.Output.all(cluster.id, cluster.name).apply(lambda v: v[1]),
-            kubeconfig_expire_seconds=args.kubeconfig_ttl_seconds,
-            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[cluster, *pools]),
+        # Built from outputs unknown during a first preview, so the provider's kubeconfig is unknown
+        # there too, which pulumi-kubernetes handles by previewing without a cluster. The CA comes
+        # from the cluster's kube_configs (base64 already, as certificate-authority-data wants it);
+        # the provider refreshes only the token in there, which this kubeconfig does not use.
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.id, cluster.endpoint, cluster.kube_configs[0].cluster_ca_certificate).apply(
+                lambda v: exec_kubeconfig(f"do-{args.region}-{name}", v[0], v[1], v[2])
+            )
         )
-        self.kubeconfig = pulumi.Output.secret(live.kube_configs[0].raw_config)
         self.provider = k8s.Provider(
             f"{name}-provider",
             kubeconfig=self.kubeconfig,

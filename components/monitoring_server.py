@@ -21,8 +21,11 @@ class MonitoringServerArgs:
     region: str
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
+    """The VPC's range; admitted to ICMP only (ping from inside the VPC)."""
     cluster_id: pulumi.Input[str]
     """DOKS cluster whose nodes may remote-write to Prometheus (a ``source_kubernetes_ids`` rule)."""
+    cluster_subnet: str
+    """Pod CIDR of the VPC-native cluster: the in-cluster agent's remote write arrives from a pod address."""
     size: str
     image: str
     """Ubuntu LTS image slug."""
@@ -41,9 +44,6 @@ class MonitoringServerArgs:
     chat_webhook_url: pulumi.Input[str]
     ssh_key_fingerprints: Sequence[str] = ()
     """Default: no SSH key (access through the DigitalOcean console/droplet agent)."""
-    cluster_subnet: str | None = None
-    """Pod CIDR of the cluster, admitted to Prometheus as well. Default: DigitalOcean chose it, and
-    the cluster rule (its node droplets) plus the VPC range cover the agent's traffic."""
 
 
 class MonitoringServer(pulumi.ComponentResource):
@@ -115,25 +115,42 @@ class MonitoringServer(pulumi.ComponentResource):
             tags=list(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # Replacement order (a user-data change replaces the droplet, create-before-delete): the new
+        # droplet boots and its mount script waits for the volume; then each attachment below is
+        # replaced. A volume attaches to one droplet at a time, so the default create-before-delete
+        # would try to attach it to the new droplet while the old one still holds it, and fail with
+        # the data stranded on the old droplet. delete_before_replace detaches first, then attaches
+        # to the new droplet; the old droplet is deleted last. replace_on_changes makes the
+        # replacement explicit instead of relying on the provider marking droplet_id ForceNew.
         do.VolumeAttachment(
             f"{name}-data-attachment",
             droplet_id=droplet.id.apply(int),
             volume_id=volume.id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=True, replace_on_changes=["dropletId", "volumeId"]
+            ),
         )
         reserved_ip = do.ReservedIp(f"{name}-ip", region=args.region, opts=pulumi.ResourceOptions(parent=self))
+        # Same order for the reserved IP: creating the new assignment first moves the IP to the new
+        # droplet, and deleting the old assignment afterwards would unassign it from there.
         do.ReservedIpAssignment(
             f"{name}-ip-assignment",
             ip_address=reserved_ip.ip_address,
             droplet_id=droplet.id.apply(int),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=True, replace_on_changes=["dropletId", "ipAddress"]
+            ),
         )
 
+        # Remote write comes from the agent pod. On a VPC-native cluster its packets keep the pod
+        # address (the pod subnet is routed inside the VPC, no SNAT to the node), so the pod subnet
+        # must be admitted; the cluster rule (its node droplets) covers host-network clients. Nothing
+        # else in the VPC (databases, load balancers, other droplets) may write metrics.
         inbound = [
             do.FirewallInboundRuleArgs(
                 protocol="tcp",
                 port_range=str(PROMETHEUS_PORT),
-                source_addresses=[args.vpc_cidr, *([args.cluster_subnet] if args.cluster_subnet else [])],
+                source_addresses=[args.cluster_subnet],
                 source_kubernetes_ids=[args.cluster_id],
             ),
             do.FirewallInboundRuleArgs(protocol="icmp", source_addresses=[args.vpc_cidr]),

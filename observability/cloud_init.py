@@ -34,6 +34,16 @@ DATA_DIR = "/mnt/monitoring"
 USER_DATA_LIMIT_BYTES = 64 * 1024
 """DigitalOcean refuses user-data above 64 KiB."""
 GRAFANA_PASSWORD_FILE = "/etc/grafana/admin-password"  # noqa: S105 - a path, not a password
+GRAFANA_VERSION = "12.4.3"
+"""Grafana OSS from apt.grafana.com, pinned (and held): an unpinned install takes whatever the
+repository's ``stable`` holds on the day a droplet is replaced, so two replacements could run
+different majors against the same database on the volume (Grafana migrates it forward only).
+Bump deliberately, after reading the release notes."""
+APT_LOCK_TIMEOUT_SECONDS = 600
+"""How long every apt/dpkg run waits for the dpkg lock (``DPkg::Lock::Timeout``). On a fresh
+Ubuntu droplet, unattended-upgrades and cloud-init's own package upgrade hold the lock during the
+first minutes; without a wait the installer's apt-get fails at once."""
+APT_LOCK_CONF = "/etc/apt/apt.conf.d/90-dpkg-lock-timeout"
 
 
 @dataclass(frozen=True)
@@ -59,36 +69,55 @@ class MonitoringSecrets:
     chat_webhook_url: str
 
 
+def _device(host: MonitoringHost) -> str:
+    return f"/dev/disk/by-id/scsi-0DO_Volume_{host.volume_name}"
+
+
 def _mount_script(host: MonitoringHost) -> str:
-    device = f"/dev/disk/by-id/scsi-0DO_Volume_{host.volume_name}"
     return f"""#!/bin/bash
 # Mount the data volume before any monitoring service starts. The volume is attached after the
 # droplet boots, so wait for it; format only a blank device (a replacement droplet must never
 # reformat the existing data).
 set -euo pipefail
-DEVICE={device}
+DEVICE={_device(host)}
 for _ in $(seq 1 120); do [ -e "$DEVICE" ] && break; sleep 5; done
 [ -e "$DEVICE" ] || {{ echo "volume $DEVICE never appeared" >&2; exit 1; }}
 blkid "$DEVICE" >/dev/null || mkfs.ext4 -L monitoring "$DEVICE"
 mkdir -p {DATA_DIR}
 grep -q "$DEVICE" /etc/fstab || echo "$DEVICE {DATA_DIR} ext4 defaults,nofail,discard,noatime 0 2" >> /etc/fstab
 mountpoint -q {DATA_DIR} || mount {DATA_DIR}
+mountpoint -q {DATA_DIR} || {{ echo "{DATA_DIR} is not mounted" >&2; exit 1; }}
 mkdir -p {DATA_DIR}/prometheus {DATA_DIR}/alertmanager {DATA_DIR}/grafana
 """
 
 
-_INSTALL_SCRIPT = f"""#!/bin/bash
-# Prometheus, Alertmanager and node_exporter from Ubuntu; Grafana from Grafana's signed APT repository.
+def _install_script(host: MonitoringHost) -> str:
+    return f"""#!/bin/bash
+# Prometheus, Alertmanager and node_exporter from Ubuntu; Grafana (pinned) from Grafana's signed APT
+# repository.
 set -euo pipefail
+# Refuse to run unless the data volume is mounted where the services keep their state: cloud-init's
+# runcmd goes on after a failed mount script, and the installer would then put TSDB, silences and
+# Grafana's database on the root disk, where the next replacement silently loses them.
+DEVICE="$(readlink -f {_device(host)})" || DEVICE=""
+MOUNTED="$(findmnt --noheadings --output SOURCE --mountpoint {DATA_DIR})" || MOUNTED=""
+if [ -z "$DEVICE" ] || [ "$MOUNTED" != "$DEVICE" ]; then
+  echo "refusing to install: {DATA_DIR} is not the mounted data volume ($MOUNTED, expected $DEVICE)" >&2
+  exit 1
+fi
 export DEBIAN_FRONTEND=noninteractive
+# Wait for the dpkg lock (unattended-upgrades runs on first boot) instead of failing.
+APT=(apt-get -q -o DPkg::Lock::Timeout={APT_LOCK_TIMEOUT_SECONDS})
 install -d -m 0755 /etc/apt/keyrings
 curl -fsSL https://apt.grafana.com/gpg.key | gpg --dearmor --yes -o /etc/apt/keyrings/grafana.gpg
 echo "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main" \\
   > /etc/apt/sources.list.d/grafana.list
-apt-get update -q
+"${{APT[@]}}" update
 # Our config files were written first: keep them (confold) instead of prompting.
-apt-get install -y -q -o Dpkg::Options::=--force-confold \\
-  prometheus prometheus-alertmanager prometheus-node-exporter grafana
+"${{APT[@]}}" install -y -o Dpkg::Options::=--force-confold \\
+  prometheus prometheus-alertmanager prometheus-node-exporter grafana={GRAFANA_VERSION}
+# Held, so a manual `apt-get upgrade` on the droplet does not move it either.
+apt-mark hold grafana
 # The service users exist only now: hand them their data and the secret-bearing configs
 # (written root-only by cloud-init, readable by nobody else).
 chown -R prometheus:prometheus {DATA_DIR}/prometheus {DATA_DIR}/alertmanager
@@ -152,7 +181,9 @@ def render_user_data(host: MonitoringHost, secrets: MonitoringSecrets) -> str:
     """The complete ``#cloud-config`` document."""
     write_files = [
         _file("/usr/local/sbin/mount-monitoring-volume", _mount_script(host), "0755"),
-        _file("/usr/local/sbin/install-monitoring", _INSTALL_SCRIPT, "0755"),
+        _file("/usr/local/sbin/install-monitoring", _install_script(host), "0755"),
+        # Written in cloud-init's first stage, so cloud-init's own package upgrade waits too.
+        _file(APT_LOCK_CONF, f'DPkg::Lock::Timeout "{APT_LOCK_TIMEOUT_SECONDS}";\n'),
     ]
     for path, content in render_files(host, secrets).items():
         if path.startswith(DASHBOARDS_DIR):

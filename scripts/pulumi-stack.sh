@@ -16,11 +16,13 @@
 # Environment:
 #   PULUMI_BACKEND_URL         s3://BUCKET?endpoint=REGION.digitaloceanspaces.com&region=us-east-1[&profile=spaces]
 #   PULUMI_CONFIG_PASSPHRASE   (or PULUMI_CONFIG_PASSPHRASE_FILE) for passphrase-encrypted stacks
+#   DIGITALOCEAN_TOKEN         DigitalOcean API token; also handed to doctl (DIGITALOCEAN_ACCESS_TOKEN) unless set
 #   CONFIRM                    must equal the stack name for production up/rotation and staging destroy
 #   HEALTH_PATH, SMOKE_ATTEMPTS, SMOKE_DELAY_SECONDS   smoke check tuning (/health, 30, 10)
 #
 # Exit codes: 0 ok; 1 the pulumi/doctl/curl operation failed (including drift); 2 refused
-# (usage, missing confirmation or setting); 3 the smoke check cannot run (no apiUrl output).
+# (usage, missing confirmation or setting, doctl missing or not authenticated); 3 the smoke check
+# cannot run (no apiUrl output).
 # Nothing here prints a secret: values go to pulumi on stdin, and there is no `set -x`.
 set -euo pipefail
 
@@ -84,6 +86,20 @@ require_passphrase() {
   fi
 }
 
+require_doctl() {
+  # The Kubernetes provider's kubeconfig holds no token: client-go runs
+  # `doctl kubernetes cluster kubeconfig exec-credential` whenever it talks to the cluster, in
+  # preview, up, refresh and destroy alike (components/kubernetes_cluster.py). Without a working doctl
+  # those fail half-way with an opaque exec-plugin error; say so before anything runs.
+  command -v doctl >/dev/null \
+    || refuse "doctl is not on PATH: the Kubernetes provider gets its cluster credential from 'doctl kubernetes cluster kubeconfig exec-credential'. Install it (scripts/ops/install-doctl.sh) and retry."
+  # doctl reads DIGITALOCEAN_ACCESS_TOKEN (in its default context, the one the kubeconfig names); the
+  # Pulumi provider reads DIGITALOCEAN_TOKEN. Exported, so the exec plugin pulumi starts inherits it.
+  export DIGITALOCEAN_ACCESS_TOKEN="${DIGITALOCEAN_ACCESS_TOKEN:-${DIGITALOCEAN_TOKEN:-}}"
+  doctl account get --context default >/dev/null 2>&1 \
+    || refuse "doctl cannot authenticate (doctl account get --context default failed): set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN) to a valid token, or run 'doctl auth init'."
+}
+
 login() {
   local url="${PULUMI_BACKEND_URL:-}"
   [ -n "$url" ] || refuse "PULUMI_BACKEND_URL is not set: the s3://... URL of the state bucket (docs/operations.md, 'State backend')"
@@ -98,6 +114,7 @@ cmd_preview() {
   local stack="$1" config
   config="$(policy_config "$stack")"
   require_passphrase "$stack"
+  require_doctl
   login
   pulumi preview --stack "$stack" --non-interactive --diff \
     --policy-pack "$POLICY_PACK" --policy-pack-config "$config"
@@ -110,6 +127,7 @@ cmd_up() {
   fi
   config="$(policy_config "$stack")"
   require_passphrase "$stack"
+  require_doctl
   login
   pulumi up --stack "$stack" --non-interactive --yes --diff \
     --policy-pack "$POLICY_PACK" --policy-pack-config "$config"
@@ -119,6 +137,7 @@ cmd_refresh_check() {
   local stack="$1" config
   config="$(policy_config "$stack")"
   require_passphrase "$stack"
+  require_doctl
   login
   # preview --refresh reads the live resources without writing the refreshed state, so a drift
   # stays visible to the next check (and to `up`, which reverts it) instead of being absorbed.
@@ -172,6 +191,7 @@ cmd_destroy() {
   fi
   require_confirmation "$stack" "destroy"
   require_passphrase "$stack"
+  require_doctl
   login
   pulumi destroy --stack "$stack" --non-interactive --yes
 }
@@ -220,9 +240,8 @@ cmd_rotate_db_password() {
   local stack="$1" export_json targets cluster user urn
   if [ "$stack" = production ]; then require_confirmation production "rotate the database password of"; fi
   require_passphrase "$stack"
-  command -v doctl >/dev/null || refuse "doctl (the DigitalOcean CLI) is required to reset the password"
-  # doctl reads DIGITALOCEAN_ACCESS_TOKEN; the Pulumi provider reads DIGITALOCEAN_TOKEN.
-  export DIGITALOCEAN_ACCESS_TOKEN="${DIGITALOCEAN_ACCESS_TOKEN:-${DIGITALOCEAN_TOKEN:-}}"
+  # doctl resets the password here, and the refresh and up below reach the cluster through it.
+  require_doctl
   login
   export_json="$(pulumi stack export --stack "$stack" --non-interactive)"
   # Lines: "user <cluster id> <user name> <urn>" and "pool <urn>" (pool URIs embed the password).

@@ -20,6 +20,7 @@ import yaml
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .base import StrictModel
+from .credentials import credential_shape, names_credential
 from .infra import environment_of
 from .secrets import SECRETS_BY_KEY
 
@@ -28,19 +29,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_CPU = re.compile(r"^(\d+m|\d+(\.\d{1,3})?)$")
-_MEMORY = re.compile(r"^\d+(Ki|Mi|Gi)$")
+_CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$")
+_MEMORY = re.compile(r"^[0-9]+(Ki|Mi|Gi)$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 _IMAGE_REPO = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*$")
-_CREDENTIAL_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|DSN|CREDENTIAL)", re.IGNORECASE)
-_URL_WITH_USERINFO = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
 
 SECRET_SOURCES = frozenset({"postgres.pooledUri", "postgres.directUri", "cache.uri", "cache.celeryBrokerUri"})
 """Credentials the platform itself produces; ``config.<secretKey>`` names one from stack_config/secrets.py."""
-
-EGRESS_TARGETS = ("postgres", "cache", "internet")
-"""What a service may reach beyond DNS and the services that admit it (``allowFrom``)."""
 
 INGRESS_SOURCE = "ingress"
 """``allowFrom`` entry meaning the ingress controller (for services behind a route)."""
@@ -60,10 +56,11 @@ def memory_mib(quantity: str) -> float:
 
 def credential_problem(key: str, value: str) -> str | None:
     """Why a plain (ConfigMap/env) value must be a Secret instead, or None when it is harmless."""
-    if _CREDENTIAL_NAME.search(key):
+    if names_credential(key):
         return f"{key} names a credential"
-    if _URL_WITH_USERINFO.search(value):
-        return f"{key} is a URL with a password in it"
+    shape = credential_shape(value)
+    if shape:
+        return f"{key} holds {shape}"
     return None
 
 

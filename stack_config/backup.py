@@ -8,8 +8,10 @@ point-in-time recovery live in the same provider account; this copy is what surv
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Literal
 
+import cronsim
 import pulumi_aws as aws
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -22,19 +24,20 @@ AWS_REGIONS = frozenset(r.value for r in aws.Region)
 ARCHIVE_AFTER_DAYS = 90
 """Lifecycle tier: dumps move to Glacier Instant Retrieval at 90 days (seed 002); it bills 90 days minimum."""
 
-_MINUTE_ITEM = re.compile(r"^(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-def _minute_field_ok(field: str) -> bool:
-    for item in field.split(","):
-        if not _MINUTE_ITEM.fullmatch(item):
-            return False
-        numbers = [int(n) for n in re.findall(r"\d+", item)]
-        if any(n > 59 for n in numbers) or "/0" in item:
-            return False
-    return True
+def _longest_gap_minutes(schedule: str) -> float:
+    """Longest wait between two runs of ``schedule`` over one day (cronsim, the parser healthchecks.io uses)."""
+    start = datetime(2026, 1, 5)  # a Monday 00:00; only the minute field varies here
+    runs = cronsim.CronSim(schedule, start - timedelta(hours=1))
+    previous, gap = next(runs), 0.0
+    while previous < start + timedelta(days=1):
+        current = next(runs)
+        gap = max(gap, (current - previous).total_seconds() / 60)
+        previous = current
+    return gap
 
 
 class BackupConfig(StrictModel):
@@ -118,14 +121,22 @@ class BackupConfig(StrictModel):
     @field_validator("schedule")
     @classmethod
     def _hourly(cls, value: str) -> str:
-        fields = value.split()
-        if len(fields) != 5:
-            raise ValueError("must be a 5-field cron expression (minute hour day month weekday), e.g. '0 * * * *'")
-        minute, *rest = fields
-        if not _minute_field_ok(minute) or any(f not in ("*", "*/1") for f in rest):
+        # ASCII first: a cron field of Arabic-Indic (or any non-ASCII) digits is no cron field.
+        if not value.isascii() or len(value.split()) != 5:
+            raise ValueError(
+                "must be a 5-field cron expression in ASCII (minute hour day month weekday), e.g. '0 * * * *'"
+            )
+        try:
+            cronsim.CronSim(value, datetime(2026, 1, 1))
+        except cronsim.CronSimError as exc:
+            raise ValueError(
+                f"is not a valid cron expression ({exc}; minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-7, "
+                "ranges low-high): e.g. '0 * * * *' or '15 * * * *'"
+            ) from None
+        if any(f not in ("*", "*/1") for f in value.split()[1:]) or _longest_gap_minutes(value) > 60:
             raise ValueError(
                 "must run at least once an hour (RPO 1 h): hour, day, month and weekday fields '*', "
-                "minute field a number, list or step in 0-59, e.g. '0 * * * *' or '15 * * * *'"
+                "minutes at most 60 apart, e.g. '0 * * * *' or '15 * * * *'"
             )
         return value
 

@@ -16,6 +16,8 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from .credentials import redact, redact_text
+
 PROJECT = "platform"
 """Pulumi project name, and so the namespace of every config key (``platform:<key>``)."""
 
@@ -26,6 +28,12 @@ class StrictModel(BaseModel):
     Frozen (config is read once and shared), ``extra="forbid"`` (a misspelt key is an error,
     not a silently ignored default), camelCase aliases because Pulumi config keys are
     camelCase by convention while the Python side stays snake_case.
+
+    ``validate_default`` plus ``revalidate_instances="always"`` is what makes the per-environment
+    rules hold for what a stack leaves out: a default (``default_factory=ClusterConfig``, the default
+    node pools, ...) is built without the stack's environment, so it is validated again, field by
+    field, with the loader's context. The fully assembled config is what gets judged, not only the
+    keys a stack file happens to set.
     """
 
     model_config = ConfigDict(
@@ -34,6 +42,7 @@ class StrictModel(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         validate_default=True,
+        revalidate_instances="always",
     )
 
 
@@ -49,8 +58,9 @@ class Problem:
     """What is wrong and how to fix it."""
 
     def render(self) -> str:
-        shown = "<unset>" if self.value is _UNSET else json.dumps(self.value, default=str)
-        return f"  - {self.key} = {shown}\n      {self.message}"
+        """The problem as printed; credentials are redacted by key name and by shape (CI logs keep it)."""
+        shown = "<unset>" if self.value is _UNSET else json.dumps(redact(self.value, self.key), default=str)
+        return f"  - {self.key} = {redact_text(shown)}\n      {redact_text(self.message)}"
 
 
 class _Unset:
@@ -94,7 +104,7 @@ def problems_from_validation_error(err: ValidationError, stack: str) -> list[Pro
 
     The first element of an error location is the top-level config key; the rest is the
     path inside its structured value. Messages keep pydantic's wording (it already says what
-    was expected) and add where to change it.
+    was expected) and add how to fix it.
     """
     by_key: dict[str, Problem] = {}
     for error in err.errors():
@@ -106,17 +116,37 @@ def problems_from_validation_error(err: ValidationError, stack: str) -> list[Pro
         message = error["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
-        if error["type"] == "extra_forbidden":
+        elif error["type"] == "extra_forbidden":
             message = (
                 "unknown key (misspelt, or not supported here). Remove it with "
                 f"`pulumi config rm --stack {stack} --path '{dotted}'`"
             )
+        else:
+            message = f"{message}; {fix_hint(error['type'], stack, dotted)}"
         value = error.get("input", _UNSET) if error["type"] != "missing" else _UNSET
         if key in by_key:
             # One key failing several union members: one problem listing the alternatives.
             message = f"{by_key[key].message}; or: {message}"
         by_key[key] = Problem(key=key, value=_printable(value), message=message)
     return list(by_key.values())
+
+
+_SCALARS = {"int": "3", "bool": "true", "string": "'text'", "float": "1.5", "bytes": "'text'"}
+_SHAPES = {"list": "a YAML list (`- item` lines, or `[a, b]`)", "dict": "a YAML mapping (`name: value` lines)"}
+
+
+def fix_hint(error_type: str, stack: str, dotted: str) -> str:
+    """How to fix a value pydantic rejected with one of its generic messages."""
+    where = f"docs/configuration.md lists `{PROJECT}:{dotted}` with its type and default"
+    shape = next((v for k, v in _SHAPES.items() if error_type.startswith(k)), None)
+    if shape:
+        return f"write {shape} under `{PROJECT}:{dotted}` in Pulumi.{stack}.yaml; {where}"
+    scalar = next((k for k in _SCALARS if error_type.startswith(k)), None)
+    if scalar:
+        return f"set a {scalar}: `pulumi config set --stack {stack} --path '{dotted}' {_SCALARS[scalar]}`; {where}"
+    if error_type == "missing":
+        return f"set it in Pulumi.{stack}.yaml; {where}"
+    return f"set an allowed value in Pulumi.{stack}.yaml; {where}"
 
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")

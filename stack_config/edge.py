@@ -7,12 +7,12 @@ import re
 from pydantic import Field, ValidationInfo, field_validator
 
 from .base import StrictModel
-from .infra import environment_of
+from .infra import environment_of, to_key
 
 _FQDN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
 _EMAIL = re.compile(r"^[^@\s]+@([a-z0-9-]+\.)+[a-z]{2,63}$", re.IGNORECASE)
-_CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+$")
+_CHART_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+$")
 
 
 class LoadBalancerConfig(StrictModel):
@@ -69,12 +69,32 @@ class EdgeConfig(StrictModel):
         return f"lb.{self.base_domain}"
 
 
+# Kubernetes minors each add-on release supports, copied from the projects' own matrices; a pin is
+# accepted only where its range covers cluster.versionPrefix (StackConfig checks it), and a version
+# missing here is refused until its range is recorded. docs/kubernetes.md repeats the table.
+# - KEDA, keda.sh/docs/<version>/operate/cluster, "Kubernetes Compatibility" (tested window, N-2).
+# - cert-manager, cert-manager.io/docs/releases, "Supported Releases" (supported Kubernetes versions).
+SUPPORTED_KUBERNETES: dict[str, dict[str, tuple[int, int]]] = {
+    "keda": {"2.17": (30, 32), "2.18": (31, 33), "2.19": (32, 34), "2.20": (33, 35), "2.21": (34, 36)},
+    "cert_manager": {"1.18": (29, 33), "1.19": (31, 35), "1.20": (32, 35), "1.21": (33, 36)},
+}
+"""chart field -> release minor ("2.20") -> (lowest, highest) Kubernetes 1.x minor supported."""
+
+
 class ChartVersions(StrictModel):
     """Pinned Helm chart versions (exact: a range would make two `pulumi up` runs deploy different code)."""
 
     ingress_nginx: str = Field(default="4.13.3", description="kubernetes.github.io/ingress-nginx chart.")
-    cert_manager: str = Field(default="v1.18.2", description="charts.jetstack.io cert-manager chart.")
-    keda: str = Field(default="2.17.2", description="kedacore.github.io/charts keda chart.")
+    # 1.21 supports Kubernetes 1.33-1.36 (1.18, the previous pin, stopped at 1.33). Its breaking
+    # changes (tokenrequest RBAC, removed prometheus.servicemonitor values) touch nothing we set.
+    cert_manager: str = Field(
+        default="v1.21.1", description="charts.jetstack.io cert-manager chart (1.21: Kubernetes 1.33-1.36)."
+    )
+    # 2.20 is tested on Kubernetes 1.33-1.35 (2.17, the previous pin, on 1.30-1.32). 2.20.2 is the
+    # newest chart in kedacore/charts; move to 2.21 (1.34-1.36) before the cluster goes to 1.36.
+    keda: str = Field(
+        default="2.20.2", description="kedacore.github.io/charts keda chart (2.20: Kubernetes 1.33-1.35)."
+    )
     metrics_server: str = Field(default="3.13.0", description="kubernetes-sigs.github.io/metrics-server chart.")
 
     @field_validator("ingress_nginx", "cert_manager", "keda", "metrics_server")
@@ -83,6 +103,28 @@ class ChartVersions(StrictModel):
         if not _CHART_VERSION.fullmatch(value):
             raise ValueError("must be an exact chart version such as 4.13.3 (no ranges, no 'latest')")
         return value
+
+    def unsupported_at(self, minor: int) -> list[str]:
+        """Why each pinned add-on does not support Kubernetes 1.<minor> (empty: all do)."""
+        problems = []
+        for chart, releases in SUPPORTED_KUBERNETES.items():
+            version = getattr(self, chart)
+            release = ".".join(version.removeprefix("v").split(".")[:2])
+            key = f"charts.{to_key(chart)}"
+            if release not in releases:
+                problems.append(
+                    f"{key} {version} has no recorded Kubernetes support range: add it to SUPPORTED_KUBERNETES "
+                    "(stack_config/edge.py) from the project's compatibility matrix, or pin a recorded release"
+                )
+                continue
+            low, high = releases[release]
+            if not low <= minor <= high:
+                fits = [r for r, (lo, hi) in releases.items() if lo <= minor <= hi]
+                problems.append(
+                    f"{key} {version} supports Kubernetes 1.{low}-1.{high}, not the cluster's 1.{minor}: "
+                    f"pin a {' or '.join(fits) or 'newer'} release"
+                )
+        return problems
 
 
 class AddonsConfig(StrictModel):

@@ -12,11 +12,11 @@ import ipaddress
 import re
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .backup import AWS_REGIONS
 from .base import StrictModel
-from .infra import _DNS_LABEL, _LABEL_KEY, _LABEL_VALUE, _private_network, environment_of
+from .infra import _DNS_LABEL, _LABEL_KEY, _LABEL_VALUE, KUBERNETES_MINORS, _private_network, environment_of
 
 MIN_KUBERNETES_MINOR = 34
 """Oldest minor still in EKS standard support (14 months from its EKS release; 1.33's ended in mid-2026);
@@ -33,10 +33,12 @@ RESERVED_POOL_NAMES = frozenset({"system", "general-purpose"})
 CapacityType = Literal["on-demand", "spot"]
 InstanceCategory = Literal["c", "m", "r", "t"]
 
-_VERSION = re.compile(r"^1\.(\d{2})$")
+_VERSION = re.compile(r"^1\.([0-9]{2})$")
 _DURATION = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
 """Karpenter v1's own pattern for ``consolidateAfter``."""
-_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
+# ASCII: IAM names are [\w+=,.@-] of ASCII letters and digits only (Python's \w and \d match any script).
+_ROLE_ARN = re.compile(r"^arn:aws:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII)
+_SECURITY_GROUP = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 
 
 def role_key(arn: str) -> str:
@@ -191,6 +193,33 @@ class EksConfig(StrictModel):
         "entries. Not the deploy role itself: as cluster creator it is admin already. Default: none (only "
         "the identity that creates the cluster is admin).",
     )
+    deploy_role_arn: str | None = Field(
+        default=None,
+        description="IAM role that runs `pulumi up` (CI's deploy role, docs/ci.md); it gets a cluster-admin access "
+        "entry, as the cluster creator gets none (bootstrap admin is off, so whoever created the cluster is not "
+        "silently its only admin). Required when enabled. Default: none.",
+    )
+    preview_role_arn: str | None = Field(
+        default=None,
+        description="Read-only IAM role of pull-request previews and the drift check (docs/ci.md); it gets a "
+        "view-only access entry plus read access to the NodePools. Required when enabled. Default: none.",
+    )
+    api_ingress_cidrs: list[str] = Field(
+        default_factory=list,
+        description="Networks admitted on 443 to the private API endpoint through the cluster security group: a "
+        "VPN, or a peered network with the self-hosted runners the workflows use (docs/eks.md). Default: none.",
+    )
+    api_ingress_security_group_ids: list[str] = Field(
+        default_factory=list,
+        description="Security groups (sg-...) admitted on 443 to the private API endpoint, e.g. of self-hosted "
+        "runners inside the cluster's VPC. Default: none.",
+    )
+    deletion_protection: bool | None = Field(
+        default=None,
+        description="EKS deletion protection of the cluster, apart from the stack-wide protect flag so the removal "
+        "steps in docs/eks.md can be followed (switch it off, `pulumi up`, then remove). Default: on in "
+        "production, off elsewhere.",
+    )
     log_retention_days: int = Field(
         default=90,
         description="Retention of the control-plane logs in CloudWatch, one of the periods CloudWatch accepts "
@@ -224,6 +253,10 @@ class EksConfig(StrictModel):
             raise ValueError(
                 f"{value} is out of EKS standard support and would bill extended support: "
                 f"set eks.kubernetesVersion to 1.{MIN_KUBERNETES_MINOR} or newer"
+            )
+        if int(match.group(1)) > KUBERNETES_MINORS[1]:
+            raise ValueError(
+                f"Kubernetes {value} does not exist yet (newest: 1.{KUBERNETES_MINORS[1]}): use a released minor"
             )
         return value
 
@@ -285,6 +318,39 @@ class EksConfig(StrictModel):
             )
         return value
 
+    @field_validator("deploy_role_arn", "preview_role_arn")
+    @classmethod
+    def _ci_role(cls, value: str | None) -> str | None:
+        if value is not None and not _ROLE_ARN.fullmatch(value):
+            raise ValueError(
+                f"{value!r} must be an IAM role ARN of the form arn:aws:iam::<12-digit account>:role/<name>"
+            )
+        return value
+
+    @field_validator("api_ingress_cidrs")
+    @classmethod
+    def _ingress_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                net = ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not an IPv4 CIDR ({exc})") from None
+            if net.prefixlen == 0:
+                raise ValueError(f"{cidr} admits every address: list the VPN or runner networks instead")
+        if len(set(value)) != len(value):
+            raise ValueError(f"list each network once, not {value}")
+        return value
+
+    @field_validator("api_ingress_security_group_ids")
+    @classmethod
+    def _ingress_groups(cls, value: list[str]) -> list[str]:
+        bad = [g for g in value if not _SECURITY_GROUP.fullmatch(g)]
+        if bad:
+            raise ValueError(f"{bad} are not security group ids (sg- and 8 or 17 hex digits)")
+        if len(set(value)) != len(value):
+            raise ValueError(f"list each security group once, not {value}")
+        return value
+
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
@@ -311,3 +377,51 @@ class EksConfig(StrictModel):
                 "cpuLimit, or raise maxTotalCpu once the budget owner agrees"
             )
         return value
+
+    @model_validator(mode="after")
+    def _reachable_and_administered(self) -> EksConfig:
+        """An enabled cluster must be reachable by the identities that run Pulumi, and admit them.
+
+        Checked here, before anything is created: without a network path or an access entry, `pulumi up`
+        creates the cluster, then fails on the NodePools ("cluster unreachable", 401), and every re-run
+        fails the same way (issue 18, items 1, 3 and 5).
+        """
+        if not self.enabled:
+            return self
+        problems = []
+        if not (self.public_access_cidrs or self.api_ingress_cidrs or self.api_ingress_security_group_ids):
+            problems.append(
+                "eks.enabled = true with no network path to the Kubernetes API: the endpoint is private and its "
+                "security group admits only itself, so `pulumi up` would create the cluster and then fail on the "
+                "NodePools. GitHub-hosted runners have no fixed address: run the workflows on self-hosted runners "
+                "(docs/ci.md, PULUMI_RUNNER) and set eks.apiIngressCidrs (their VPN or peered network) or "
+                "eks.apiIngressSecurityGroupIds, or set eks.publicAccessCidrs to their static egress addresses"
+            )
+        if self.deploy_role_arn is None:
+            problems.append(
+                "eks.deployRoleArn is unset: name the IAM role `pulumi up` runs as (CI's deploy role); it gets the "
+                "cluster-admin access entry the NodePools are applied with"
+            )
+        if self.preview_role_arn is None:
+            problems.append(
+                "eks.previewRoleArn is unset: name the read-only role of pull-request previews and the drift check; "
+                "it gets a view-only access entry, without which every preview of this stack fails"
+            )
+        ci = [arn for arn in (self.deploy_role_arn, self.preview_role_arn) if arn is not None]
+        if len({role_key(a) for a in ci}) != len(ci):
+            problems.append(
+                "eks.deployRoleArn and eks.previewRoleArn name the same role: give previews a read-only one"
+            )
+        clash = sorted({role_key(a) for a in ci} & {role_key(a) for a in self.admin_role_arns})
+        if clash:
+            problems.append(
+                f"roles {clash} are in eks.adminRoleArns and are also the deploy or preview role: list each role once "
+                "(access entries are one per role; a second fails with ResourceInUseException)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def deletion_protected(self, production: bool) -> bool:
+        """``deletionProtection`` as set, else on in production only."""
+        return production if self.deletion_protection is None else self.deletion_protection

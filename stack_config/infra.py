@@ -25,11 +25,23 @@ REGIONS = frozenset(r.value for r in do.Region)
 DROPLET_SIZES = frozenset(s.value for s in do.DropletSlug)
 DATABASE_SIZES = frozenset(s.value for s in do.DatabaseSlug)
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-_DB_RAM_GB = re.compile(r"-(\d+)gb$")
+# Patterns spell digits [0-9], never \d: in Python \d also matches Arabic-Indic and other Unicode digits,
+# which int() then happily converts, so a version written in Arabic-Indic digits would pass.
+
+KUBERNETES_MINORS = (33, 37)
+"""Kubernetes 1.x minors a prefix may name: 1.33, the oldest DigitalOcean still offers, to 1.37, the newest
+upstream release (late 2026). A higher prefix names a version that does not exist yet: raise the ceiling
+when a new minor ships (DigitalOcean offers it weeks later; the deploy resolves the prefix and fails
+if it offers none)."""
+
+NODE_POOL_CEILING = 100
+"""Sanity ceiling of one pool's size: far above any budget cap (policies/config/<stack>.json holds the real
+ones, 10 per pool in production), low enough that a typo such as 10^12 is refused here, not by the pack."""
+_DB_RAM_GB = re.compile(r"-([0-9]+)gb$")
 
 
 def environment_of(info: ValidationInfo) -> str | None:
@@ -65,7 +77,11 @@ class TenantConfig(StrictModel):
     """Who this stack deploys. The platform is multi-tenant; the Niche Discovery Engine is one tenant."""
 
     name: str = Field(description="Short DNS-label name used as the prefix of every resource name and tag.")
-    display_name: str = Field(description="Human-readable name, used in project descriptions and dashboards.")
+    display_name: str = Field(
+        min_length=1,
+        max_length=80,
+        description="Human-readable name, used in project descriptions and dashboards (1 to 80 characters).",
+    )
 
     @field_validator("name")
     @classmethod
@@ -74,18 +90,27 @@ class TenantConfig(StrictModel):
             raise ValueError("must be a lowercase DNS label of at most 30 characters, e.g. 'niche-discovery'")
         return value
 
+    @field_validator("display_name")
+    @classmethod
+    def _display(cls, value: str) -> str:
+        if not value.strip() or not value.isprintable():
+            raise ValueError("must be printable text, not blank, e.g. 'Niche Discovery Engine'")
+        return value
+
 
 class NetworkConfig(StrictModel):
     """The stack's VPC. Staging and production get disjoint ranges so they can be peered later."""
 
     vpc_cidr: str = Field(description="VPC IP range, RFC 1918, /16 to /24. Forces replacement of everything in it.")
-    cluster_subnet: str | None = Field(
-        default=None,
-        description="Pod CIDR of the VPC-native cluster. Default: DigitalOcean chooses. Must not overlap the VPC.",
+    # Required, not "DigitalOcean chooses": on a VPC-native cluster pods reach the databases and the
+    # monitoring droplet from pod-subnet addresses, so the firewalls must name that range, and a
+    # range chosen at creation is unknown to the program. Both force a new cluster when changed.
+    cluster_subnet: str = Field(
+        description="Pod CIDR of the VPC-native cluster, RFC 1918, /16 to /20, disjoint from the VPC and the "
+        "service subnet (and from the other stack's ranges). Database and droplet firewalls admit it.",
     )
-    service_subnet: str | None = Field(
-        default=None,
-        description="Service CIDR of the cluster. Default: DigitalOcean chooses. Must not overlap the VPC or pods.",
+    service_subnet: str = Field(
+        description="Service (ClusterIP) CIDR of the cluster, RFC 1918, /16 to /24, disjoint from the VPC and pods.",
     )
 
     @field_validator("vpc_cidr")
@@ -98,10 +123,15 @@ class NetworkConfig(StrictModel):
 
     @field_validator("cluster_subnet", "service_subnet")
     @classmethod
-    def _subnet(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return value
-        net = _private_network(value, info.field_name or "subnet")
+    def _subnet(cls, value: str, info: ValidationInfo) -> str:
+        key = to_key(info.field_name or "subnet")
+        net = _private_network(value, key)
+        # Our bounds, not a documented DigitalOcean rule (docs/kubernetes.md, "Pod traffic"): at most
+        # a /16, DigitalOcean's largest VPC size (a bigger range only collides sooner); at least the
+        # sizes of DigitalOcean's API example, a /20 of pods and a /24 of services.
+        low, high = (16, 20) if info.field_name == "cluster_subnet" else (16, 24)
+        if not low <= net.prefixlen <= high:
+            raise ValueError(f"{value}: {key} must be a /{low} to /{high} (e.g. 10.111.0.0/{low})")
         for other_name in ("vpc_cidr", "cluster_subnet"):
             other = info.data.get(other_name)
             if other and other_name != info.field_name and net.overlaps(ipaddress.IPv4Network(other)):
@@ -144,9 +174,14 @@ class NodePool(StrictModel):
     size: str = Field(description="Droplet size slug of every node.")
     auto_scale: bool = Field(default=True, description="Let DOKS's built-in cluster autoscaler size the pool.")
     min_nodes: int | None = Field(default=None, description="Autoscaling floor (>= 1). Required when autoScale.")
-    max_nodes: int | None = Field(default=None, description="Autoscaling ceiling. Required when autoScale.")
+    max_nodes: int | None = Field(
+        default=None, ge=1, le=NODE_POOL_CEILING, description="Autoscaling ceiling (<= 100). Required when autoScale."
+    )
     node_count: int | None = Field(
-        default=None, description="Fixed size. Only for pools with autoScale false (else it fights the autoscaler)."
+        default=None,
+        ge=1,
+        le=NODE_POOL_CEILING,
+        description="Fixed size (1 to 100). Only for pools with autoScale false (else it fights the autoscaler).",
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Kubernetes node labels.")
     taints: list[Taint] = Field(default_factory=list, description="Kubernetes node taints.")
@@ -237,21 +272,20 @@ class ClusterConfig(StrictModel):
         description="If set, the control-plane firewall admits only these CIDRs. Default: open API endpoint "
         "(GitHub-hosted runners have no fixed addresses); the API still requires a valid token.",
     )
-    kubeconfig_ttl_seconds: int = Field(
-        default=3600,
-        ge=600,
-        le=86400,
-        description="Lifetime of the short-lived credential the Kubernetes provider is built from on each run.",
-    )
 
     @field_validator("version_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        match = re.fullmatch(r"1\.(\d{2})\.", value)
+        match = re.fullmatch(r"1\.([0-9]{2})\.", value)
         if not match:
             raise ValueError("must be a minor prefix with a trailing dot, e.g. '1.35.' (not a full slug)")
-        if int(match.group(1)) < 33:
-            raise ValueError("DigitalOcean no longer offers Kubernetes minors below 1.33; use '1.35.' or newer")
+        low, high = KUBERNETES_MINORS
+        if int(match.group(1)) < low:
+            raise ValueError(f"DigitalOcean no longer offers Kubernetes minors below 1.{low}; use '1.35.' or newer")
+        if int(match.group(1)) > high:
+            raise ValueError(
+                f"Kubernetes {value[:-1]} does not exist yet (newest: 1.{high}); use a released minor such as '1.35.'"
+            )
         return value
 
     @field_validator("ha")
@@ -320,7 +354,10 @@ class PostgresConfig(StrictModel):
     size: str = Field(default="db-s-1vcpu-2gb", description="Plan slug per node. Seed production: db-s-2vcpu-4gb.")
     node_count: int = Field(default=1, ge=1, le=3, description="1 primary + standbys. Production needs >= 2.")
     storage_size_mib: int | None = Field(
-        default=None, description="Disk size in MiB. Default: the plan's included storage."
+        default=None,
+        ge=10 * 1024,
+        le=16 * 1024 * 1024,
+        description="Disk size in MiB, 10 GiB (10240) to 16 TiB (16777216). Default: the plan's included storage.",
     )
     database: str = Field(default="app", description="Application database name.")
     user: str = Field(default="app", description="Application role (its password is generated by DigitalOcean).")

@@ -9,6 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from .apps import AppsConfig
 from .backup import BackupConfig
 from .base import StrictModel
+from .budget import BudgetConfig
 from .edge import AddonsConfig, EdgeConfig
 from .eks import EksConfig
 from .infra import (
@@ -54,6 +55,10 @@ class StackConfig(StrictModel):
     observability: ObservabilityConfig = Field(
         default_factory=ObservabilityConfig, description="Metrics agent and DigitalOcean-native alerts."
     )
+    # default_factory=dict like backup: the per-environment defaults need the stack's environment.
+    budget: BudgetConfig = Field(  # type: ignore[assignment]
+        default_factory=dict, description="Monthly cost ceilings the stack-monthly-budget guard enforces (make cost)."
+    )
 
     _region = field_validator("region")(classmethod(lambda cls, v: _one_of(v, REGIONS, "region")))
 
@@ -75,6 +80,17 @@ class StackConfig(StrictModel):
                 f"eks.vpcCidr {value.vpc_cidr} overlaps network.vpcCidr {network.vpc_cidr}: pick a disjoint range, "
                 "or the two VPCs can never be peered or joined by a VPN"
             )
+        return value
+
+    @field_validator("addons")
+    @classmethod
+    def _addons_support_the_cluster(cls, value: AddonsConfig, info: ValidationInfo) -> AddonsConfig:
+        cluster = info.data.get("cluster")
+        if cluster is None:
+            return value
+        problems = value.charts.unsupported_at(int(cluster.version_prefix.split(".")[1]))
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     @field_validator("apps")

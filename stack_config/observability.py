@@ -13,7 +13,7 @@ from .infra import environment_of
 
 _EMAIL = re.compile(r"^[^@\s]+@([a-z0-9-]+\.)+[a-z]{2,63}$", re.IGNORECASE)
 _SLACK_CHANNEL = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
-_CHART_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_CHART_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 UptimeRegion = Literal["us_east", "us_west", "eu_west", "se_asia"]
 
 

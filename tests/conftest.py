@@ -15,7 +15,15 @@ if str(ROOT) not in sys.path:
 from tests.harness import StackRun, run_main  # noqa: E402
 
 STACKS = ("staging", "production")
-EKS_ENABLED = {"eks": {"enabled": True, "adminRoleArns": ["arn:aws:iam::123456789012:role/platform-admins"]}}
+EKS_ENABLED = {
+    "eks": {
+        "enabled": True,
+        "adminRoleArns": ["arn:aws:iam::123456789012:role/platform-admins"],
+        "deployRoleArn": "arn:aws:iam::123456789012:role/platform-deploy",
+        "previewRoleArn": "arn:aws:iam::123456789012:role/platform-preview",
+        "apiIngressCidrs": ["10.200.0.0/24"],
+    }
+}
 """The opt-in EKS target switched on, as a production stack file would (the committed ones leave it off)."""
 
 

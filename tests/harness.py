@@ -15,6 +15,7 @@ simulated deliberately and said here:
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import hashlib
 import json
@@ -77,6 +78,8 @@ class Resource:
     custom: bool
     delete_before_replace: bool
     id: str = ""
+    replace_on_changes: tuple[str, ...] = ()
+    """Inputs whose change forces a replacement (``ResourceOptions.replace_on_changes``)."""
 
     @property
     def parent_type(self) -> str:
@@ -202,8 +205,21 @@ def _database_outputs(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
-    """Realistic computed outputs per resource type (only in up mode)."""
+def fake_resource_id(type_token: str, name: str) -> str:
+    """The id a provider would assign, stable per (type, name); droplet ids are numeric, as DigitalOcean's are."""
+    if type_token == "digitalocean:index/droplet:Droplet":
+        return _droplet_id(name)
+    if type_token == "digitalocean:index/reservedIp:ReservedIp":
+        return "203.0.113.40"
+    return f"{name}-{_fake_id(type_token, name)}"
+
+
+def outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    """Realistic computed outputs per resource type (only in up mode).
+
+    Shared by the in-process mocks and the echo provider the real-engine tests serve
+    (tests/engine/echo_provider.py), so both answer alike.
+    """
     if type_token == "digitalocean:index/vpc:Vpc":
         return {"vpcUrn": f"do:vpc:{rid}"}
     if type_token == "digitalocean:index/kubernetesCluster:KubernetesCluster":
@@ -212,7 +228,18 @@ def _outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) -
             "endpoint": f"https://{rid}.k8s.ondigitalocean.com",
             "ipv4Address": "203.0.113.20",
             "status": "running",
-            "kubeConfigs": [{"rawConfig": KUBECONFIG, "token": "mock-7-day-token"}],
+            "kubeConfigs": [
+                {
+                    "rawConfig": KUBECONFIG,
+                    "token": "mock-7-day-token",
+                    # As the provider returns it: the CA certificate base64-encoded, the API URL as host.
+                    "clusterCaCertificate": base64.b64encode(
+                        b"-----BEGIN CERTIFICATE-----\nMOCK-CA\n-----END CERTIFICATE-----\n"
+                    ).decode(),
+                    "host": f"https://{rid}.k8s.ondigitalocean.com",
+                    "expiresAt": "2026-12-10T08:00:00Z",
+                }
+            ],
         }
     if type_token == "digitalocean:index/kubernetesNodePool:KubernetesNodePool":
         return {"actualNodeCount": inputs.get("minNodes") or inputs.get("nodeCount") or 1}
@@ -272,6 +299,7 @@ def _outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) -
             "certificateAuthority": {"data": "bW9jay1la3MtY2E="},
             "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{_fake_id(name)}"}]}],
             "status": "ACTIVE",
+            "vpcConfig": {**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{_fake_id(name)}0000a"},
         }
     if type_token == "aws:cloudwatch/logGroup:LogGroup":
         return {"arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{inputs.get('name') or name}"}
@@ -366,13 +394,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if self.preview and not args.resource_id:
             # A first preview: nothing exists yet, so no id and no computed outputs.
             return "", dict(inputs)
-        if args.typ == "digitalocean:index/droplet:Droplet":
-            rid = _droplet_id(args.name)
-        elif args.typ == "digitalocean:index/reservedIp:ReservedIp":
-            rid = "203.0.113.40"
-        else:
-            rid = f"{args.name}-{_fake_id(args.typ, args.name)}"
-        return rid, {**inputs, **_outputs_for(args.typ, args.name, inputs, rid)}
+        rid = fake_resource_id(args.typ, args.name)
+        return rid, {**inputs, **outputs_for(args.typ, args.name, inputs, rid)}
 
     # A plain dict, not the stub's (dict, failures) tuple: the monitor accepts both, and FACTS.md notes
     # the tuple form trips some SDK paths.
@@ -421,6 +444,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 id=registration.id or "",
+                replace_on_changes=tuple(request.replaceOnChanges),
             )
         )
         return response
@@ -565,6 +589,9 @@ __all__ = [
     "Resource",
     "StackRun",
     "component_run",
+    "fake_resource_id",
+    "outputs_for",
+    "INVOKES",
     "deep_merge",
     "find",
     "is_unknown",

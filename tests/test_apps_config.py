@@ -92,7 +92,7 @@ def test_catalog_file_is_the_committed_one_and_resolves() -> None:
         ("routes.0.service", "nope", "", "unknown service"),
         ("services.flower.allowFrom", [], "", "'ingress' in allowFrom"),
         ("registry", "nichediscovery", "registry", "registry host"),
-        ("config.REDIS_URL", "rediss://default:pw@host:25061", "config", "password in it"),
+        ("config.REDIS_URL", "rediss://default:pw@host:25061", "config", "credentials in its user info"),
         ("config.bad-key", "x", "config", "not an environment variable"),
         ("secrets.lower", "cache.uri", "secrets", "not an environment variable"),
         ("secrets.JWT_SECRET", "config.nope", "secrets", "not a registered secret"),

@@ -179,8 +179,22 @@ def test_production_bucket_policy_refuses_puts_under_another_kms_key(hardened: S
     other_keys = next(s for s in policy["Statement"] if s["Sid"] == "DenyOtherKmsKeys")
     key_arn = hardened.one("aws:kms/key:Key", "t-backups-primary-key").outputs["arn"]
     assert other_keys["Condition"] == {
-        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
+        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn},
+        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
     }
+
+
+def test_no_encryption_deny_fires_on_an_absent_header(plain: StackRun, hardened: StackRun) -> None:
+    """UploadPart/CompleteMultipartUpload carry no SSE header: an IfExists Deny refuses every multipart upload.
+
+    (Decisions are judged by a real evaluator in tests/test_iam_simulation.py; this pins the shape.)
+    """
+    for run in (plain, hardened):
+        policy = attached(run, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+        assert "IfExists" not in policy
+        for statement in json.loads(policy)["Statement"]:
+            if statement["Action"] == "s3:PutObject":
+                assert "false" in statement["Condition"]["Null"].values(), statement["Sid"]
 
 
 def test_staging_writer_may_only_put_under_the_prefix(plain: StackRun) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components import Cache, CacheArgs, MaintenanceWindow, PostgresDatabase, PostgresDatabaseArgs, TrustedSources
-from tests.harness import StackRun, component_run
+from tests.harness import StackRun, component_run, stack_file_config
 
 DB = "digitalocean:index/databaseCluster:DatabaseCluster"
 FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
@@ -81,6 +81,29 @@ def test_postgres_admits_only_the_cluster(pg: StackRun) -> None:
 def test_trusted_droplets_become_droplet_rules() -> None:
     run = component_run(lambda: postgres(trusted=TrustedSources(kubernetes_cluster_ids=["k"], droplet_ids=["42"])))
     assert run.one(FIREWALL).inputs["rules"] == [{"type": "k8s", "value": "k"}, {"type": "droplet", "value": "42"}]
+
+
+def test_a_trusted_pod_subnet_becomes_an_ip_rule_beside_the_cluster() -> None:
+    trusted = TrustedSources(kubernetes_cluster_ids=["k"], ip_ranges=["10.111.0.0/16"])
+    run = component_run(lambda: postgres(trusted=trusted))
+    assert run.one(FIREWALL).inputs["rules"] == [
+        {"type": "k8s", "value": "k"},
+        {"type": "ip_addr", "value": "10.111.0.0/16"},
+    ]
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_both_databases_admit_exactly_the_cluster_and_its_pod_subnet(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
+    """VPC-native pods reach the databases from pod-subnet addresses, which a k8s rule does not cover."""
+    run: StackRun = request.getfixturevalue(stack)
+    cluster_id = run.one("digitalocean:index/kubernetesCluster:KubernetesCluster").id
+    pods = stack_file_config(stack)["platform:network"]["clusterSubnet"]
+    firewalls = run.of_type(FIREWALL)
+    assert len(firewalls) == 2  # PostgreSQL and Valkey, one rule set each
+    for firewall in firewalls:
+        assert firewall.inputs["rules"] == [{"type": "k8s", "value": cluster_id}, {"type": "ip_addr", "value": pods}]
 
 
 def test_a_firewall_without_sources_is_refused() -> None:

@@ -14,9 +14,13 @@ from components import EksCluster, EksClusterArgs, EksNodePoolSpec
 from components.eks_cluster import (
     CLUSTER_POLICIES,
     NODE_POLICIES,
+    PREVIEW_GROUP,
+    UNSUPPORTED_ZONE_IDS,
+    VIEW_POLICY,
     admin_keys,
     kubeconfig,
     node_pool_spec,
+    preview_rules,
     select_zones,
     subnet_plan,
     trust_policy,
@@ -32,6 +36,10 @@ ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 ADMINS = ("arn:aws:iam::123456789012:role/platform-admins", "arn:aws:iam::123456789012:role/ops/Break-Glass")
+DEPLOY = "arn:aws:iam::123456789012:role/platform-deploy"
+PREVIEW = "arn:aws:iam::123456789012:role/platform-preview"
+RUNNERS = "10.200.0.0/24"
+RUNNER_SG = "sg-0123456789abcdef0"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
 
 
@@ -57,6 +65,11 @@ def eks_args(**overrides: Any) -> EksClusterArgs:
         "protect": True,
         "zonal_shift": True,
         "admin_role_arns": ADMINS,
+        "deploy_role_arn": DEPLOY,
+        "preview_role_arn": PREVIEW,
+        "api_ingress_cidrs": (RUNNERS,),
+        "api_ingress_security_group_ids": (RUNNER_SG,),
+        "deletion_protection": True,
         "tags": {"tenant": "t", "environment": "production"},
     }
     return EksClusterArgs(**{**values, **overrides})
@@ -76,14 +89,19 @@ def production() -> StackRun:
 
 @pytest.fixture(scope="module")
 def staging() -> StackRun:
-    """Two zones, one NAT, a public endpoint for one network, no admin roles, unprotected."""
+    """Two zones, one NAT, a public endpoint for one network, no admin or CI roles, unprotected."""
     return component_run(
         lambda: build(
             availability_zones=2,
             nat_per_zone=False,
             public_access_cidrs=("203.0.113.0/24",),
             admin_role_arns=(),
+            deploy_role_arn=None,
+            preview_role_arn=None,
+            api_ingress_cidrs=(),
+            api_ingress_security_group_ids=(),
             protect=False,
+            deletion_protection=False,
             zonal_shift=False,
         )
     )
@@ -322,7 +340,7 @@ def test_public_endpoint_admits_only_the_listed_networks(staging: StackRun) -> N
 def test_access_is_by_access_entries_only(production: StackRun) -> None:
     assert production.one(CLUSTER).inputs["accessConfig"] == {
         "authenticationMode": "API",
-        "bootstrapClusterCreatorAdminPermissions": True,
+        "bootstrapClusterCreatorAdminPermissions": False,
     }
 
 
@@ -332,8 +350,12 @@ def test_each_admin_role_gets_cluster_admin_keyed_by_role_name(production: Stack
     assert {n: e.inputs["principalArn"] for n, e in entries.items()} == {
         "t-eks-admin-platform-admins": ADMINS[0],
         "t-eks-admin-break-glass": ADMINS[1],
+        "t-eks-admin-platform-deploy": DEPLOY,
+        "t-eks-preview-platform-preview": PREVIEW,
     }
     for name, entry in entries.items():
+        if "-preview-" in name:
+            continue
         assert (entry.inputs["clusterName"], entry.inputs["type"]) == (cluster_name, "STANDARD")
         policy = production.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", f"{name}-policy")
         assert policy.inputs == {
@@ -461,3 +483,73 @@ def test_preview_registers_the_same_resources_with_computed_values_unknown(
     assert preview.one(K8S_PROVIDER).inputs.get("kubeconfig", UNKNOWN) == UNKNOWN
     assert preview.one(CLUSTER).inputs["encryptionConfig"]["provider"]["keyArn"] == UNKNOWN
     assert preview.outputs["endpoint"] == UNKNOWN
+
+
+# --- Issue 18: what a real deploy from CI would have refused
+
+
+def test_zones_whose_id_eks_refuses_are_skipped() -> None:
+    names = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
+    # us-east-1b is use1-az3 in this (made-up) account: EKS answers UnsupportedAvailabilityZoneException.
+    ids = ["use1-az1", "use1-az3", "use1-az2", "use1-az4"]
+    assert select_zones(names, 3, ids) == ["us-east-1a", "us-east-1c", "us-east-1d"]
+    with pytest.raises(ValueError, match="2 are needed"):
+        select_zones(["us-west-1a", "us-west-1b"], 2, ["usw1-az1", "usw1-az2"])
+    assert {"use1-az3", "usw1-az2", "cac1-az3"} <= UNSUPPORTED_ZONE_IDS
+
+
+def test_the_zone_lookup_excludes_those_ids_at_the_source(production: StackRun) -> None:
+    (args,) = [a for token, a in production.calls if token.endswith("getAvailabilityZones")]
+    assert sorted(args["excludeZoneIds"]) == sorted(UNSUPPORTED_ZONE_IDS)
+
+
+def test_the_deploy_role_is_admitted_explicitly_and_the_pools_wait_for_it(production: StackRun) -> None:
+    entry = production.one("aws:eks/accessEntry:AccessEntry", "t-eks-admin-platform-deploy")
+    policy = production.one(
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "t-eks-admin-platform-deploy-policy"
+    )
+    assert policy.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+    for pool in production.of_type(NODE_POOL):
+        assert {entry.urn, policy.urn} <= set(pool.dependencies), pool.name
+
+
+def test_the_preview_role_may_only_read(production: StackRun) -> None:
+    entry = production.one("aws:eks/accessEntry:AccessEntry", "t-eks-preview-platform-preview")
+    assert entry.inputs["kubernetesGroups"] == [PREVIEW_GROUP]
+    policy = production.one(
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "t-eks-preview-platform-preview-policy"
+    )
+    assert (policy.inputs["principalArn"], policy.inputs["policyArn"]) == (PREVIEW, VIEW_POLICY)
+    assert policy.inputs["accessScope"] == {"type": "cluster"}
+    role = production.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    assert role.inputs["rules"] == preview_rules()
+    assert {v for rule in role.inputs["rules"] for v in rule["verbs"]} == {"get", "list", "watch"}
+    binding = production.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    assert binding.inputs["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": PREVIEW_GROUP}
+    ]
+    assert binding.inputs["roleRef"]["name"] == role.inputs["metadata"]["name"]
+
+
+def test_declared_networks_reach_the_private_api_on_443_only(production: StackRun) -> None:
+    cluster = production.one(CLUSTER)
+    rules = {r.name: r.inputs for r in production.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")}
+    assert set(rules) == {"t-eks-api-from-10-200-0-0-24", f"t-eks-api-from-{RUNNER_SG}"}
+    for inputs in rules.values():
+        assert inputs["securityGroupId"] == cluster.outputs["vpcConfig"]["clusterSecurityGroupId"]
+        assert (inputs["ipProtocol"], inputs["fromPort"], inputs["toPort"]) == ("tcp", 443, 443)
+    assert rules["t-eks-api-from-10-200-0-0-24"]["cidrIpv4"] == RUNNERS
+    assert rules[f"t-eks-api-from-{RUNNER_SG}"]["referencedSecurityGroupId"] == RUNNER_SG
+
+
+def test_the_cluster_outlives_its_node_roles_permissions(production: StackRun) -> None:
+    cluster = production.one(CLUSTER)
+    node_grants = [r.urn for r in production.of_type(ATTACHMENT) if "-node-role-" in r.name]
+    assert len(node_grants) == len(NODE_POLICIES)
+    assert set(node_grants) <= set(cluster.dependencies)
+
+
+def test_deletion_protection_is_its_own_switch() -> None:
+    run = component_run(lambda: build(protect=True, deletion_protection=False), stack="production")
+    cluster = run.one(CLUSTER)
+    assert (cluster.protect, cluster.inputs["deletionProtection"]) == (True, False)

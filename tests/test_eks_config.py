@@ -13,6 +13,12 @@ from stack_config.eks import EksConfig, role_key
 from tests.harness import TEST_SECRETS, deep_merge, run, stack_file_config
 
 ADMIN = "arn:aws:iam::123456789012:role/platform-admins"
+DEPLOY = "arn:aws:iam::123456789012:role/platform-deploy"
+PREVIEW = "arn:aws:iam::123456789012:role/platform-preview"
+CI = {"deployRoleArn": DEPLOY, "previewRoleArn": PREVIEW}
+"""The two CI roles an enabled cluster needs (issue 18, items 3 and 5)."""
+ENABLED = {"enabled": True, **CI, "apiIngressCidrs": ["10.200.0.0/24"]}
+"""Enabled with everything the shipped workflows need: the CI roles and a network path."""
 
 
 def validate(stack: str, eks: dict[str, Any]) -> StackConfig:
@@ -150,7 +156,7 @@ def test_eks_is_off_by_default_and_the_committed_stacks_leave_it_off() -> None:
 
 
 def test_defaults_are_production_grade() -> None:
-    eks = validate("production", {"enabled": True, "adminRoleArns": [ADMIN]}).eks
+    eks = validate("production", {**ENABLED, "adminRoleArns": [ADMIN]}).eks
     assert (eks.availability_zones, eks.nat_gateways) == (3, "per-az")
     assert eks.public_access_cidrs == []
     assert (eks.kubernetes_version, eks.vpc_cidr, eks.log_retention_days) == ("1.35", "10.100.0.0/16", 90)
@@ -171,6 +177,7 @@ def test_staging_may_be_smaller_and_cheaper() -> None:
         "staging",
         {
             "enabled": True,
+            **CI,
             "availabilityZones": 2,
             "natGateways": "single",
             "publicAccessCidrs": ["203.0.113.0/24"],
@@ -205,3 +212,51 @@ def test_a_prefer_no_schedule_pool_counts_as_untainted() -> None:
 def test_admin_roles_are_keyed_by_their_name(arn: str, key: str) -> None:
     assert role_key(arn) == key
     assert validate("staging", {"adminRoleArns": [arn]}).eks.admin_role_arns == [arn]
+
+
+# --- Issue 18: a cluster CI can reach and administer, and a protection switch of its own
+
+PATH = {"apiIngressCidrs": ["10.200.0.0/24"]}
+CI_BAD = [
+    ({"enabled": True, **CI}, "platform:eks", "no network path to the Kubernetes API"),
+    ({"enabled": True, **PATH, "previewRoleArn": PREVIEW}, "platform:eks", "eks.deployRoleArn is unset"),
+    ({"enabled": True, **PATH, "deployRoleArn": DEPLOY}, "platform:eks", "eks.previewRoleArn is unset"),
+    ({**ENABLED, "previewRoleArn": DEPLOY}, "platform:eks", "name the same role"),
+    ({**ENABLED, "adminRoleArns": [DEPLOY]}, "platform:eks", "also the deploy or preview role"),
+    ({**ENABLED, "deployRoleArn": "arn:aws:iam::1:role/x"}, "platform:eks.deployRoleArn", "12-digit account"),
+    ({**ENABLED, "previewRoleArn": "platform-preview"}, "platform:eks.previewRoleArn", "IAM role ARN"),
+    ({**ENABLED, "apiIngressCidrs": ["0.0.0.0/0"]}, "platform:eks.apiIngressCidrs", "admits every address"),
+    ({**ENABLED, "apiIngressCidrs": ["10.200.0.1/24"]}, "platform:eks.apiIngressCidrs", "not an IPv4 CIDR"),
+    ({**ENABLED, "apiIngressCidrs": ["10.1.0.0/24", "10.1.0.0/24"]}, "platform:eks.apiIngressCidrs", "once"),
+    ({**ENABLED, "apiIngressSecurityGroupIds": ["sg-123"]}, "platform:eks.apiIngressSecurityGroupIds", "sg-"),
+]
+
+
+@pytest.mark.parametrize(("eks", "key", "phrase"), CI_BAD, ids=[c[2] for c in CI_BAD])
+def test_an_unreachable_or_unadministered_cluster_is_refused(eks: dict[str, Any], key: str, phrase: str) -> None:
+    found = {p.key: p.message for p in problems("staging", eks)}
+    assert key in found, found
+    assert phrase in found[key]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        {"apiIngressCidrs": ["10.200.0.0/24"]},
+        {"apiIngressSecurityGroupIds": ["sg-0123456789abcdef0"]},
+        {"publicAccessCidrs": ["203.0.113.0/24"]},
+    ],
+)
+def test_any_declared_path_is_enough(path: dict[str, Any]) -> None:
+    assert validate("staging", {"enabled": True, **CI, **path}).eks.enabled
+
+
+def test_a_disabled_cluster_needs_no_path_or_roles() -> None:
+    assert validate("staging", {"enabled": False}).eks.deploy_role_arn is None
+
+
+def test_deletion_protection_defaults_to_production_and_can_be_switched_off() -> None:
+    assert validate("production", ENABLED).eks.deletion_protected(production=True) is True
+    assert validate("staging", ENABLED).eks.deletion_protected(production=False) is False
+    off = validate("production", {**ENABLED, "deletionProtection": False}).eks
+    assert off.deletion_protected(production=True) is False

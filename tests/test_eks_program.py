@@ -11,7 +11,8 @@ from tests.policy_adapter import PolicyEvaluator, advisory, describe, mandatory
 
 COMPONENT = "platform:k8s:EksCluster"
 EKS_EXPORTS = {"eksClusterName", "eksEndpoint", "eksKubeconfig"}
-# The EKS box, as the component builds it for production's defaults (3 zones, NAT per zone, 2 pools, 1 admin).
+# The EKS box, as the component builds it for production's defaults (3 zones, NAT per zone, 2 pools) with
+# conftest's EKS_ENABLED: 1 admin, the deploy role (admin) and the preview role (view), one ingress network.
 EKS_INVENTORY = {
     "aws:ec2/vpc:Vpc": 1,
     "aws:ec2/subnet:Subnet": 6,
@@ -25,9 +26,12 @@ EKS_INVENTORY = {
     "aws:iam/role:Role": 2,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7,
     "aws:eks/cluster:Cluster": 1,
-    "aws:eks/accessEntry:AccessEntry": 1,
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 1,
+    "aws:eks/accessEntry:AccessEntry": 3,
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 3,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 1,
     "kubernetes:karpenter.sh/v1:NodePool": 2,
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 1,
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 1,
 }
 
 

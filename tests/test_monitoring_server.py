@@ -1,5 +1,6 @@
 """MonitoringServer: a replaceable droplet, data on a protectable volume, secrets only in secret
-user-data, and a firewall that admits remote write from the VPC and cluster only."""
+user-data, a replacement order that never strands the volume, and a firewall that admits remote
+write from the cluster's pods and nodes only."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import pytest
 import yaml
 
 from components import MonitoringServer, MonitoringServerArgs
-from tests.harness import TEST_SECRETS, StackRun, component_run
+from tests.harness import TEST_SECRETS, StackRun, component_run, stack_file_config
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 FIREWALL = "digitalocean:index/firewall:Firewall"
 VOLUME = "digitalocean:index/volume:Volume"
+ATTACHMENT = "digitalocean:index/volumeAttachment:VolumeAttachment"
+IP_ASSIGNMENT = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
+POD_SUBNET = "10.111.0.0/16"
 MONITORING_SECRET_KEYS = ("grafanaAdminPassword", "alertPagingWebhookUrl", "alertChatWebhookUrl")
 
 
@@ -26,6 +30,7 @@ def server(admin_cidrs: tuple[str, ...] = ("198.51.100.0/24",), protect: bool = 
             vpc_id="vpc-1",
             vpc_cidr="10.110.0.0/16",
             cluster_id="k8s-1",
+            cluster_subnet=POD_SUBNET,
             size="s-2vcpu-4gb",
             image="ubuntu-24-04-x64",
             volume_size_gib=50,
@@ -102,12 +107,37 @@ def test_stack_leaks_no_monitoring_secret_to_outputs_or_plain_inputs(
                     assert TEST_SECRETS[secret] not in text, (resource.type, resource.name, key)
 
 
-def test_only_prometheus_is_open_to_the_vpc_and_the_cluster(run: StackRun) -> None:
+def test_remote_write_admits_the_clusters_pods_and_nodes_only(run: StackRun) -> None:
     rules = run.one(FIREWALL).inputs["inboundRules"]
     tcp = {r["portRange"]: r for r in rules if r["protocol"] == "tcp"}
-    assert tcp["9090"]["sourceAddresses"] == ["10.110.0.0/16"]
+    # VPC-native pods write from their pod-subnet address; the whole VPC range is not admitted.
+    assert tcp["9090"]["sourceAddresses"] == [POD_SUBNET]
     assert tcp["9090"]["sourceKubernetesIds"] == ["k8s-1"]
     assert "9093" not in tcp and "9100" not in tcp
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_each_stack_admits_its_own_pod_subnet_to_remote_write(stack: str, request: pytest.FixtureRequest) -> None:
+    stack_run: StackRun = request.getfixturevalue(stack)
+    pods = stack_file_config(stack)["platform:network"]["clusterSubnet"]
+    rules = stack_run.one(FIREWALL).inputs["inboundRules"]
+    (remote_write,) = [r for r in rules if r.get("portRange") == "9090"]
+    assert remote_write["sourceAddresses"] == [pods]
+
+
+@pytest.mark.parametrize("type_token", [ATTACHMENT, IP_ASSIGNMENT])
+def test_a_replaced_droplet_gets_its_volume_and_ip_detached_first(run: StackRun, type_token: str) -> None:
+    """A volume (and a reserved IP) belongs to one droplet at a time: the old attachment must go
+    before the new one is created, or the replacement fails with the data left on the old droplet."""
+    attachment = run.one(type_token)
+    assert attachment.delete_before_replace
+    assert "dropletId" in attachment.replace_on_changes
+    assert attachment.inputs["dropletId"] == float(run.one(DROPLET).id)
+
+
+def test_the_droplet_itself_is_replaced_create_before_delete(run: StackRun) -> None:
+    # The new droplet boots (its mount script waits for the volume) while the old one still serves.
+    assert not run.one(DROPLET).delete_before_replace
 
 
 def test_ssh_and_grafana_only_from_admin_networks(run: StackRun) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,9 @@ FAKE = f"""#!{sys.executable}
 import json, os, sys
 args = sys.argv[1:]
 entry = {{"argv": args}}
+# Whether doctl (and so the exec plugin pulumi would start) gets the token: a boolean, never the value.
+token = os.environ.get("DIGITALOCEAN_ACCESS_TOKEN")
+entry["doctl_token"] = bool(token) and token == os.environ.get("DIGITALOCEAN_TOKEN")
 if args[:2] == ["config", "set"]:
     entry["stdin"] = sys.stdin.read()
 with open(os.environ["FAKE_LOG"], "a") as log:
@@ -320,6 +324,56 @@ def test_destroying_staging_with_its_confirmation_runs_destroy(ops: Ops) -> None
     assert ops.commands()[-1] == ["destroy", "--stack", "staging", "--non-interactive", "--yes"]
 
 
+# --- doctl: the Kubernetes provider's credential plugin ------------------------------------------
+ENGINE_COMMANDS = [("preview", "staging", ""), ("up", "staging", ""), ("refresh-check", "production", "")]
+ENGINE_COMMANDS += [("destroy", "staging", "staging")]
+
+
+@pytest.mark.parametrize(("command", "stack", "confirm"), ENGINE_COMMANDS)
+def test_engine_commands_refuse_to_start_without_doctl(ops: Ops, command: str, stack: str, confirm: str) -> None:
+    """The kubeconfig's exec credential needs doctl; without it refresh/destroy would die half-way."""
+    (ops.bin / "doctl").unlink()
+    if shutil.which("doctl", path=ops.env["PATH"]):
+        pytest.skip("a real doctl is on this machine's PATH")
+    result = ops.run(command, stack, CONFIRM=confirm)
+    assert result.returncode == 2
+    assert "doctl is not on PATH" in result.stderr
+    assert "install-doctl.sh" in result.stderr
+    assert ops.commands() == []
+
+
+@pytest.mark.parametrize(("command", "stack", "confirm"), ENGINE_COMMANDS)
+def test_engine_commands_refuse_to_start_when_doctl_cannot_authenticate(
+    ops: Ops, command: str, stack: str, confirm: str
+) -> None:
+    result = ops.run(command, stack, CONFIRM=confirm, FAKE_FAIL="account")
+    assert result.returncode == 2
+    assert "doctl cannot authenticate" in result.stderr
+    assert ops.commands() == []
+    assert_no_secret_shown(result)
+
+
+def test_destroy_checks_doctl_in_the_kubeconfigs_context_and_hands_it_the_token(ops: Ops) -> None:
+    result = ops.run("destroy", "staging", CONFIRM="staging")
+    assert result.returncode == 0, result.stderr
+    assert [c["argv"] for c in ops.calls("doctl")] == [["account", "get", "--context", "default"]]
+    destroy = ops.calls()[-1]
+    assert destroy["argv"][0] == "destroy"
+    assert destroy["doctl_token"] is True  # DIGITALOCEAN_TOKEN exported as DIGITALOCEAN_ACCESS_TOKEN
+    assert_no_secret_shown(result)
+
+
+def test_install_doctl_pins_a_version_and_refuses_an_unverified_archive() -> None:
+    script = (ROOT / "scripts" / "ops" / "install-doctl.sh").read_text()
+    assert re.search(r'^DOCTL_VERSION="\d+\.\d+\.\d+"$', script, re.MULTILINE)
+    assert re.search(r'^DOCTL_SHA256="[0-9a-f]{64}"$', script, re.MULTILINE)
+    assert 'if [ "$actual" != "$DOCTL_SHA256" ]' in script
+    assert 'if [ "$published" != "$DOCTL_SHA256" ]' in script
+    assert script.index("REFUSED") < script.index("tar -xzf")
+    action = (ROOT / ".github" / "actions" / "pulumi-setup" / "action.yml").read_text()
+    assert "scripts/ops/install-doctl.sh" in action
+
+
 # --- bootstrap and secrets ---------------------------------------------------------------------
 def test_bootstrap_initialises_a_missing_stack_with_the_passphrase_provider(ops: Ops) -> None:
     result = ops.run("bootstrap", "staging", FAKE_FAIL="stack-select")
@@ -397,7 +451,9 @@ def stack_export(tmp_path: Path) -> Path:
 def test_rotating_the_db_password_resets_it_refreshes_the_user_and_pool_then_updates(ops: Ops, tmp_path: Path) -> None:
     result = ops.run("rotate-db-password", "staging", FAKE_EXPORT=str(stack_export(tmp_path)))
     assert result.returncode == 0, result.stderr
-    assert [c["argv"] for c in ops.calls("doctl")] == [["databases", "user", "reset", "c0ffee", "app"]]
+    assert [c["argv"] for c in ops.calls("doctl") if c["argv"][0] != "account"] == [
+        ["databases", "user", "reset", "c0ffee", "app"]
+    ]
     refresh = next(c for c in ops.commands() if c[0] == "refresh")
     assert refresh[refresh.index("--target") + 1].endswith("databaseUser:DatabaseUser::pg-user")
     assert refresh.count("--target") == 2

@@ -7,7 +7,10 @@ import re
 import pytest
 
 from components.platform_addons import LB_ANNOTATION, PlatformAddons, PlatformAddonsArgs
-from tests.harness import StackRun, component_run
+from stack_config import ConfigError, load
+from stack_config.edge import SUPPORTED_KUBERNETES, ChartVersions
+from stack_config.infra import ClusterConfig
+from tests.harness import TEST_SECRETS, StackRun, component_run, deep_merge, run, stack_file_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -111,3 +114,65 @@ def test_cluster_issuer_is_lets_encrypt_over_ingress_nginx_after_cert_manager(up
     assert acme["solvers"] == [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]
     cert_manager = next(r for r in up_run.of_type(RELEASE) if r.inputs["chart"] == "cert-manager")
     assert cert_manager.urn in issuer.dependencies
+
+
+# --- Kubernetes support of the pinned add-ons ------------------------------------------------------
+CHARTS = {"keda": "keda", "cert_manager": "cert-manager"}
+"""ChartVersions field -> Helm chart name."""
+
+
+def stack_config(stack: str) -> dict:
+    return {k.removeprefix("platform:"): v for k, v in stack_file_config(stack).items()}
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+@pytest.mark.parametrize("field", sorted(CHARTS))
+def test_the_deployed_release_supports_the_stacks_kubernetes_minor(
+    stack: str, field: str, request: pytest.FixtureRequest
+) -> None:
+    """The version each stack deploys, looked up in its project's support matrix, covers the
+    cluster minor the stack configures (cluster.versionPrefix, or its code default)."""
+    run_: StackRun = request.getfixturevalue(stack)
+    version = release(run_, CHARTS[field])["version"]
+    prefix = stack_config(stack).get("cluster", {}).get("versionPrefix") or ClusterConfig().version_prefix
+    minor = int(prefix.split(".")[1])
+    low, high = SUPPORTED_KUBERNETES[field][".".join(version.removeprefix("v").split(".")[:2])]
+    assert low <= minor <= high, f"{CHARTS[field]} {version} supports 1.{low}-1.{high}, the cluster runs 1.{minor}"
+
+
+@pytest.mark.parametrize(
+    ("charts", "phrase"),
+    [
+        ({"keda": "2.17.2"}, "charts.keda 2.17.2 supports Kubernetes 1.30-1.32, not the cluster's 1.35"),
+        (
+            {"certManager": "v1.18.2"},
+            "charts.certManager v1.18.2 supports Kubernetes 1.29-1.33, not the cluster's 1.35",
+        ),
+        ({"keda": "2.99.0"}, "charts.keda 2.99.0 has no recorded Kubernetes support range"),
+    ],
+)
+def test_an_addon_that_does_not_support_the_cluster_minor_is_refused(charts: dict, phrase: str) -> None:
+    config = deep_merge(stack_config("staging"), {"addons": {"charts": charts}})
+    with pytest.raises(ConfigError) as info:
+        run(load, stack="staging", config=config, secrets=TEST_SECRETS)
+    (problem,) = [p for p in info.value.problems if p.key == "platform:addons"]
+    assert phrase in problem.message
+
+
+def test_raising_the_cluster_minor_past_a_pins_range_is_refused() -> None:
+    """1.36 is past KEDA 2.20's tested window: the minor upgrade has to move the pin too."""
+    config = deep_merge(stack_config("staging"), {"cluster": {"versionPrefix": "1.36.", "ha": True}})
+    with pytest.raises(ConfigError) as info:
+        run(load, stack="staging", config=config, secrets=TEST_SECRETS)
+    (problem,) = [p for p in info.value.problems if p.key == "platform:addons"]
+    assert (
+        "charts.keda 2.20.2 supports Kubernetes 1.33-1.35, not the cluster's 1.36: pin a 2.21 release"
+        in problem.message
+    )
+
+
+def test_every_recorded_range_is_a_plausible_window() -> None:
+    for chart, releases in SUPPORTED_KUBERNETES.items():
+        for release_, (low, high) in releases.items():
+            assert 2 <= high - low + 1 <= 5, (chart, release_)
+    assert ChartVersions().unsupported_at(35) == []

@@ -14,9 +14,8 @@ whose ``default`` values are applied when the stack's config file does not set t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pulumi_policy import (
@@ -59,8 +58,16 @@ UNKNOWNS = frozenset(
 UNKNOWN = UNKNOWN_STRING_VALUE
 """What ``dig`` returns when the path crosses an unknown value."""
 
-PRODUCTION_STACK = re.compile(r"^(prod|production)([-_.].*)?$")
-"""Stack names treated as production by the production-only guards."""
+ENVIRONMENT: Mapping[str, Any] = {
+    "type": "string",
+    "enum": ["staging", "production"],
+    "description": "The stack's declared environment: platform:environment of Pulumi.<stack>.yaml, repeated in "
+    "policies/config/<stack>.json (a test keeps the two equal). Unset: production's rules.",
+    "default": "production",
+}
+"""One definition of the environment for the program and the pack: the stack declares it, the pack is
+told it through its config file. Never guessed from the stack name (``<tenant>-production`` and
+``production`` are both production). Every guard with a ``productionOnly`` switch takes it."""
 
 
 def is_unknown(value: Any) -> bool:
@@ -105,6 +112,19 @@ def dig(value: Any, *path: str | int, default: Any = None) -> Any:
     return value
 
 
+class UnknownProps(dict[str, Any]):
+    """The props of a resource whose every output is unknown: any key is present, and UNKNOWN."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> Any:
+        return UNKNOWN
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return UNKNOWN
+
+
 def as_list(value: Any) -> list[Any]:
     """A list value, or ``[]`` when missing or unknown (an unknown list cannot be judged)."""
     return value if isinstance(value, list) else []
@@ -145,8 +165,14 @@ def stack_of(urn: str) -> str:
     return parts[0].removeprefix("urn:pulumi:") if parts and parts[0].startswith("urn:pulumi:") else ""
 
 
-def is_production(urn: str) -> bool:
-    return bool(PRODUCTION_STACK.match(stack_of(urn)))
+def is_production(cfg: Mapping[str, Any]) -> bool:
+    """Whether the guard's config says the stack is production (unset: production, the strict side)."""
+    return cfg.get("environment", "production") != "staging"
+
+
+def applies(cfg: Mapping[str, Any]) -> bool:
+    """Whether a guard with a ``productionOnly`` switch judges this stack."""
+    return is_production(cfg) or not cfg.get("productionOnly", True)
 
 
 def strings_in(value: Any, path: str = "") -> Iterable[tuple[str, str]]:
@@ -174,10 +200,12 @@ class Context:
     name: str
     protect: bool = False
     ignore_changes: tuple[str, ...] = ()
+    environment: str = "production"
+    """From the guard's config (``ENVIRONMENT``), never from the stack name."""
 
     @property
     def production(self) -> bool:
-        return is_production(self.urn)
+        return self.environment != "staging"
 
 
 class StackResource:
@@ -210,7 +238,13 @@ class StackResource:
     @property
     def props(self) -> dict[str, Any]:
         if self._props is None:
-            self._props = plain(self._raw)
+            # Trap, seen through the real engine: while a provider's own config is unknown (the
+            # Kubernetes provider during a stack's first preview: its kubeconfig comes from a cluster
+            # that does not exist yet), the engine never asks that provider and hands AnalyzeStack an
+            # EMPTY property map for every resource of it. Empty means "cannot be known", not "unset":
+            # every lookup answers UNKNOWN, so relation guards stay quiet instead of reporting that
+            # nothing matches.
+            self._props = plain(self._raw) if self._raw else UnknownProps()
         return self._props
 
     def depends_on(self, other: StackResource) -> bool:
@@ -261,7 +295,9 @@ class ResourceGuard(Guard):
         """Run the check on plain props (the unit-test entry point)."""
         if ctx.type not in self.types or self.check is None:
             return []
-        return list(self.check(plain(props), settings(self.config, cfg), ctx))
+        merged = settings(self.config, cfg)
+        ctx = replace(ctx, environment=str(merged.get("environment", "production")))
+        return list(self.check(plain(props), merged, ctx))
 
     def validate(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in self.types:
@@ -328,6 +364,14 @@ class StackGuard(Guard):
         )
 
 
+def _with_environment(config: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Mapping[str, Any]]:
+    """The guard's config schema; a production-only guard also takes the stack's ``environment``."""
+    merged = dict(config or {})
+    if "productionOnly" in merged:
+        merged.setdefault("environment", ENVIRONMENT)
+    return merged
+
+
 def resource_guard(
     name: str,
     *,
@@ -347,7 +391,7 @@ def resource_guard(
             severity=severity,
             remediation=remediation,
             group=group,
-            config=dict(config or {}),
+            config=_with_environment(config),
             types=tuple(types),
             check=check,
         )
@@ -371,7 +415,7 @@ def stack_guard(
             severity=severity,
             remediation=remediation,
             group=group,
-            config=dict(config or {}),
+            config=_with_environment(config),
             check=check,
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from ._base import Context, as_list, dig, is_unknown, number, resource_guard, stack_of, truthy
+from ._base import ENVIRONMENT, Context, applies, as_list, dig, is_unknown, number, resource_guard, truthy
 
 GROUP = "digitalocean"
 
@@ -46,13 +46,9 @@ REGIONAL = (
 
 PRODUCTION_ONLY = {
     "type": "boolean",
-    "description": "Apply only to production stacks (stack name production/prod*).",
+    "description": "Apply only to production stacks (the config's environment).",
     "default": True,
 }
-
-
-def _applies(cfg: Mapping[str, Any], ctx: Context) -> bool:
-    return ctx.production or not cfg.get("productionOnly", True)
 
 
 def is_world(cidr: Any) -> bool:
@@ -127,7 +123,7 @@ def k8s_surge_upgrade(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Contex
 )
 def k8s_ha_control_plane(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Context) -> Iterable[str]:
     ha = props.get("ha")
-    if _applies(cfg, ctx) and not is_unknown(ha) and truthy(ha) is not True:
+    if applies(cfg) and not is_unknown(ha) and truthy(ha) is not True:
         yield "ha is not true: a control-plane failure stops every deployment and autoscaling decision."
 
 
@@ -205,7 +201,7 @@ def node_pool_bounds(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Context
 )
 def db_standby(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Context) -> Iterable[str]:
     engine = props.get("engine")
-    if not _applies(cfg, ctx) or is_unknown(engine) or engine not in cfg["engines"]:
+    if not applies(cfg) or is_unknown(engine) or engine not in cfg["engines"]:
         return
     nodes = number(props.get("nodeCount"))
     if nodes is not None and nodes < cfg["minNodes"]:
@@ -290,7 +286,7 @@ def droplet_monitoring(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Conte
 )
 def droplet_backups(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Context) -> Iterable[str]:
     value = props.get("backups")
-    if _applies(cfg, ctx) and not is_unknown(value) and truthy(value) is not True:
+    if applies(cfg) and not is_unknown(value) and truthy(value) is not True:
         yield "backups is not true."
 
 
@@ -370,7 +366,7 @@ def _tags_of(props: dict[str, Any], ctx: Context) -> list[Any] | None:
 @resource_guard(
     "do-required-tags",
     types=TAGGED,
-    description="DigitalOcean resources carry the required tags, including env:<stack>.",
+    description="DigitalOcean resources carry the required tags, including env:<environment>.",
     severity=Severity.LOW,
     remediation="Pass the stack's tags ([tenant, env:<environment>, managed-by:pulumi]) to the component.",
     group=GROUP,
@@ -383,15 +379,16 @@ def _tags_of(props: dict[str, Any], ctx: Context) -> list[Any] | None:
         },
         "envTag": {
             "type": "boolean",
-            "description": "Also require env:<stack name>.",
+            "description": "Also require env:<environment>.",
             "default": True,
         },
+        "environment": ENVIRONMENT,
     },
 )
 def required_tags(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Context) -> Iterable[str]:
     required = list(cfg["requiredTags"])
     if cfg["envTag"]:
-        required.append(f"env:{stack_of(ctx.urn)}")
+        required.append(f"env:{cfg['environment']}")
     groups = [("the resource", _tags_of(props, ctx))]
     if ctx.type == CLUSTER and isinstance(props.get("nodePool"), dict):
         groups.append(("the default pool", _tags_of(props["nodePool"], ctx)))

@@ -14,7 +14,18 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from ._base import Context, StackResource, as_dict, as_list, dig, is_unknown, number, resource_guard, stack_guard
+from ._base import (
+    Context,
+    StackResource,
+    applies,
+    as_dict,
+    as_list,
+    dig,
+    is_unknown,
+    number,
+    resource_guard,
+    stack_guard,
+)
 
 AVAILABILITY = "kubernetes-availability"
 NETWORK = "kubernetes-network"
@@ -37,7 +48,7 @@ VERSION_RANGE = re.compile(r"[*^~<>|=, ]|(^|\.)[xX](\.|$)|^latest$", re.IGNORECA
 
 PRODUCTION_ONLY = {
     "type": "boolean",
-    "description": "Apply only to production stacks (stack name production/prod*).",
+    "description": "Apply only to production stacks (the config's environment).",
     "default": True,
 }
 
@@ -116,17 +127,13 @@ def _label(r: StackResource) -> str:
 )
 def replica_floor(resources: list[StackResource], cfg: Mapping[str, Any]) -> Iterable[tuple[str, str | None]]:
     for workload in resources:
-        if workload.type not in SCALABLE or (cfg["productionOnly"] and not _production(workload)):
+        if workload.type not in SCALABLE or not applies(cfg):
             continue
         if name_of(workload) in cfg["exempt"] or workload.name in cfg["exempt"]:
             continue
         floor, _ = replica_bounds(workload, resources)
         if floor is not None and floor < cfg["minReplicas"]:
             yield f"{_label(workload)} may run {floor:g} replica(s); the floor is {cfg['minReplicas']:g}.", workload.urn
-
-
-def _production(r: StackResource) -> bool:
-    return Context(r.type, r.urn, r.name).production
 
 
 def _selects(pdb: StackResource, workload: StackResource) -> bool | None:

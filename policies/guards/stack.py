@@ -8,7 +8,18 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from ._base import StackResource, is_production, is_unknown, number, stack_guard, strings_in, truthy
+from ._base import (
+    ENVIRONMENT,
+    StackResource,
+    applies,
+    is_production,
+    is_unknown,
+    number,
+    stack_guard,
+    strings_in,
+    truthy,
+)
+from .budget import monthly_budget
 from .digitalocean import CLUSTER, DATABASE, DATABASE_FIREWALL, DROPLET, NODE_POOL, VOLUME, VOLUME_ATTACHMENT
 
 GROUP = "stack"
@@ -60,14 +71,14 @@ def db_exactly_one_firewall(resources: list[StackResource], cfg: Mapping[str, An
         },
         "productionOnly": {
             "type": "boolean",
-            "description": "Apply only to production stacks.",
+            "description": "Apply only to production stacks (the config's environment).",
             "default": True,
         },
     },
 )
 def stateful_protected(resources: list[StackResource], cfg: Mapping[str, Any]) -> Iterable[tuple[str, str | None]]:
     for r in resources:
-        if r.type not in cfg["types"] or (cfg["productionOnly"] and not is_production(r.urn)):
+        if r.type not in cfg["types"] or not applies(cfg):
             continue
         if not r.protect:
             yield f"{r.type.rsplit(':', 1)[-1]} {r.name!r} is not protected.", r.urn
@@ -178,15 +189,16 @@ def volume_attached(resources: list[StackResource], cfg: Mapping[str, Any]) -> I
             "description": "Regular expressions that identify production in a string value.",
             "default": [r"env:production\b", r"[a-z0-9]-production\b", r"urn:pulumi:production::", r"(^|/)production$"],
         },
+        "environment": ENVIRONMENT,
     },
 )
 def no_cross_environment_references(
     resources: list[StackResource], cfg: Mapping[str, Any]
 ) -> Iterable[tuple[str, str | None]]:
+    if is_production(cfg):
+        return
     patterns = [re.compile(p) for p in cfg["forbiddenPatterns"]]
     for r in resources:
-        if is_production(r.urn):
-            continue
         for path, value in strings_in(r.props):
             hit = next((p.pattern for p in patterns if p.search(value)), None)
             if hit:
@@ -195,4 +207,11 @@ def no_cross_environment_references(
                 break
 
 
-GUARDS = [db_exactly_one_firewall, stateful_protected, budget_caps, volume_attached, no_cross_environment_references]
+GUARDS = [
+    db_exactly_one_firewall,
+    stateful_protected,
+    budget_caps,
+    monthly_budget,
+    volume_attached,
+    no_cross_environment_references,
+]

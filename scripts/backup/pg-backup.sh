@@ -7,6 +7,7 @@
 #   S3_BUCKET     bucket of the stack's BackupVault
 #   BACKUP_STACK  stack name, part of the key
 #   S3_PREFIX     key prefix the writer may put under (default: postgres)
+#   S3_KMS_KEY_ARN  the vault's dedicated KMS key, named on every upload (unset: the aws/s3 key)
 #   AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or a profile), AWS_ENDPOINT_URL (tests only)
 #   BACKUP_TIMESTAMP  override of the dump's time, YYYYMMDDTHHMMSSZ (tests)
 #

@@ -22,9 +22,36 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 
 KEY_TIME = re.compile(r"/(\d{8}T\d{6}Z)\.dump$")
 CHUNK = 1024 * 1024
+MULTIPART_THRESHOLD = 64 * CHUNK
+"""Dumps above this go up in parts (CreateMultipartUpload, UploadPart..., CompleteMultipartUpload)."""
+PART_SIZE = 64 * CHUNK
+"""64 MiB parts: a 640 GiB dump stays within S3's 10,000 parts."""
+CHECKSUM_ALGORITHM = "CRC32"
+"""Named explicitly: the bucket is object-locked, and S3 refuses a locked put (and every part) without a
+checksum header. boto3 sends CRC32 only by default, and AWS_REQUEST_CHECKSUM_CALCULATION=when_required
+(environment or profile) switches that default off; an explicit algorithm is sent whatever they say."""
+
+
+def upload_args(checksum: str, kms_key_arn: str | None) -> dict[str, Any]:
+    """ExtraArgs of every upload: the encryption the bucket policy admits, the checksum, the sha256.
+
+    ``aws:kms`` plus the dedicated key's ARN when there is one (S3_KMS_KEY_ARN); ``aws:kms`` alone with
+    the aws/s3 key. s3transfer sends the SSE headers on PutObject or CreateMultipartUpload only (parts
+    inherit the upload's encryption) and the checksum algorithm on every request.
+    """
+    extra: dict[str, Any] = {
+        "Metadata": {"sha256": checksum},
+        "ContentType": "application/octet-stream",
+        "ServerSideEncryption": "aws:kms",
+        "ChecksumAlgorithm": CHECKSUM_ALGORITHM,
+    }
+    if kms_key_arn:
+        extra["SSEKMSKeyId"] = kms_key_arn
+    return extra
 
 
 def _client() -> Any:
@@ -60,13 +87,14 @@ def latest_before(keys: list[str], at: datetime) -> str | None:
 def put(args: argparse.Namespace) -> int:
     path = Path(args.file)
     checksum = sha256_of(path)
-    # The writer may only PutObject (no HeadObject/GetObject), so nothing is read back here: boto3
-    # sends a CRC32 checksum S3 verifies on receipt, and the sha256 travels as metadata for restores.
+    # The writer may only PutObject (no HeadObject/GetObject), so nothing is read back here: S3 verifies
+    # the CRC32 of every request on receipt, and the sha256 travels as metadata for restores.
     _client().upload_file(
         str(path),
         args.bucket,
         args.key,
-        ExtraArgs={"Metadata": {"sha256": checksum}, "ContentType": "application/octet-stream"},
+        ExtraArgs=upload_args(checksum, os.environ.get("S3_KMS_KEY_ARN")),
+        Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=PART_SIZE),
     )
     print(json.dumps({"bucket": args.bucket, "key": args.key, "sha256": checksum, "bytes": path.stat().st_size}))
     return 0

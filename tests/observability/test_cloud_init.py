@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import base64
 import gzip
+import re
+import subprocess
 from pathlib import Path
 
 import yaml
 
 from observability.cloud_init import (
+    APT_LOCK_CONF,
     DATA_DIR,
     GRAFANA_PASSWORD_FILE,
+    GRAFANA_VERSION,
     USER_DATA_LIMIT_BYTES,
     render_files,
     render_user_data,
@@ -115,6 +119,88 @@ def test_secrets_appear_only_in_the_files_that_need_them() -> None:
         if value in text
     }
     assert holders == {"/etc/prometheus/alertmanager.yml", "/etc/grafana/grafana.ini", GRAFANA_PASSWORD_FILE}
+
+
+def install_script() -> str:
+    return written()["/usr/local/sbin/install-monitoring"]["content"]
+
+
+def test_every_apt_run_waits_for_the_dpkg_lock() -> None:
+    script = install_script()
+    assert "APT=(apt-get -q -o DPkg::Lock::Timeout=600)" in script
+    # Every apt-get of the installer goes through that array; no bare call escapes the timeout.
+    assert [line for line in script.splitlines() if re.match(r"\s*apt-get\b", line)] == []
+    assert re.search(r'"\$\{APT\[@\]\}" update', script)
+    assert re.search(r'"\$\{APT\[@\]\}" install ', script)
+
+
+def test_cloud_inits_own_apt_runs_wait_for_the_lock_too() -> None:
+    # write_files runs in cloud-init's first stage, before its package update/upgrade.
+    assert written()[APT_LOCK_CONF]["content"] == 'DPkg::Lock::Timeout "600";\n'
+    assert document()["package_upgrade"] is True
+
+
+def test_grafana_is_installed_at_the_pinned_version_and_held() -> None:
+    script = install_script()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", GRAFANA_VERSION)
+    assert f"prometheus-node-exporter grafana={GRAFANA_VERSION}\n" in script
+    assert "apt-mark hold grafana" in script
+
+
+def run_installer(tmp_path: Path, mounted: str, device: str) -> tuple[subprocess.CompletedProcess[str], list]:
+    """Run the rendered installer with every command it calls stubbed (recording its argv)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.jsonl"
+    stub = f"""#!/bin/bash
+printf '%s\\n' "$(basename "$0") $*" >> {log}
+case "$(basename "$0")" in
+  findmnt) [ -n "{mounted}" ] && echo "{mounted}" || exit 1 ;;
+  readlink) echo "{device}" ;;
+esac
+"""
+    for tool in ("findmnt", "readlink", "apt-get", "apt-mark", "curl", "gpg", "install", "chown", "chmod", "systemctl"):
+        (bin_dir / tool).write_text(stub)
+        (bin_dir / tool).chmod(0o755)
+    script = tmp_path / "install-monitoring"
+    script.write_text(install_script())
+    result = subprocess.run(
+        ["/bin/bash", str(script)],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    calls = log.read_text().splitlines() if log.exists() else []
+    return result, calls
+
+
+def test_the_installer_refuses_to_run_when_the_volume_is_not_mounted(tmp_path: Path) -> None:
+    result, calls = run_installer(tmp_path, mounted="", device="/dev/sda")
+    assert result.returncode == 1
+    assert f"refusing to install: {DATA_DIR} is not the mounted data volume" in result.stderr
+    assert [c.split()[0] for c in calls] == ["readlink", "findmnt"]  # nothing installed, nothing written
+
+
+def test_the_installer_refuses_another_device_mounted_there(tmp_path: Path) -> None:
+    result, calls = run_installer(tmp_path, mounted="/dev/vda1", device="/dev/sda")
+    assert result.returncode == 1
+    assert "expected /dev/sda" in result.stderr
+    assert not [c for c in calls if c.split()[0] not in {"readlink", "findmnt"}]
+
+
+def test_the_installer_checks_the_volume_device_at_the_data_mountpoint(tmp_path: Path) -> None:
+    run_installer(tmp_path, mounted="", device="/dev/sda")
+    calls = (tmp_path / "calls.jsonl").read_text().splitlines()
+    assert calls[0] == f"readlink -f /dev/disk/by-id/scsi-0DO_Volume_{HOST.volume_name}"
+    assert calls[1] == f"findmnt --noheadings --output SOURCE --mountpoint {DATA_DIR}"
+
+
+def test_the_mount_script_fails_when_the_volume_did_not_mount() -> None:
+    script = written()["/usr/local/sbin/mount-monitoring-volume"]["content"]
+    assert f'mountpoint -q {DATA_DIR} || {{ echo "{DATA_DIR} is not mounted" >&2; exit 1; }}' in script
+    assert script.index("is not mounted") < script.index(f"mkdir -p {DATA_DIR}/prometheus")
 
 
 def test_rendering_is_deterministic() -> None:

@@ -54,7 +54,8 @@ def index(records: Records, type_token: str, suffix: str = "") -> int:
     for i, r in enumerate(records):
         if r.type == type_token and r.name.endswith(suffix):
             return i
-    pytest.skip(f"the stack has no {type_token} named *{suffix} (yet)")
+    # A renamed or removed target must fail the mutant, never hide it (a skip would pass silently).
+    raise AssertionError(f"the stack has no {type_token} named *{suffix}: update the mutant's target")
 
 
 def set_input(type_token: str, suffix: str, path: str | tuple[str, ...], value: Any) -> Callable[[Records], Records]:

@@ -16,7 +16,7 @@ from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from policies.guards import GUARDS, PACK_NAME, Guard, build_policies
-from policies.guards._base import is_production, plain
+from policies.guards._base import plain
 from tests.harness import ROOT
 from tests.policies import samples as s
 from tests.policy_adapter import CONFIG_DIR, PackAnalyzer, _struct, load_config, synthetic
@@ -196,16 +196,3 @@ def test_guards_unwrap_props_exactly_as_the_sdk_serializer_does() -> None:
     props = s.patched(s.deployment(), "spec.template.spec.containers.0.image", s.UNKNOWN)
     proxied = unknown_checking_proxy(props)
     assert plain(proxied) == dict(serialize_properties(proxied)) == props
-
-
-@pytest.mark.parametrize(
-    ("urn", "production"),
-    [
-        ("urn:pulumi:production::platform::digitalocean:index/volume:Volume::data", True),
-        ("urn:pulumi:prod-eu::platform::digitalocean:index/volume:Volume::data", True),
-        ("urn:pulumi:staging::platform::digitalocean:index/volume:Volume::data", False),
-        ("urn:pulumi:preproduction::platform::digitalocean:index/volume:Volume::data", False),
-    ],
-)
-def test_production_is_read_from_the_stack_name(urn: str, production: bool) -> None:
-    assert is_production(urn) is production

@@ -400,34 +400,24 @@ def test_every_resource_guard_has_cases() -> None:
 # --- Behaviours beyond one changed value
 
 
-def test_production_only_guards_ignore_staging() -> None:
-    cluster = s.patched(s.do_cluster(), "ha", False)
-    assert violations("do-k8s-ha-control-plane", synthetic(DO_CLUSTER, cluster, stack="staging")) == []
-    assert (
-        violations(
-            "do-db-standby",
-            synthetic(
-                "digitalocean:index/databaseCluster:DatabaseCluster",
-                s.patched(s.database(), "nodeCount", 1),
-                stack="staging",
-            ),
-        )
-        == []
-    )
-    assert (
-        violations(
-            "do-droplet-backups",
-            synthetic("digitalocean:index/droplet:Droplet", s.patched(s.droplet(), "backups", False), stack="staging"),
-        )
-        == []
-    )
-    assert (
-        violations(
-            "aws-s3-no-force-destroy",
-            synthetic("aws:s3/bucket:Bucket", s.patched(s.bucket(), "forceDestroy", True), stack="staging"),
-        )
-        == []
-    )
+PRODUCTION_ONLY_CASES = [
+    ("do-k8s-ha-control-plane", DO_CLUSTER, s.patched(s.do_cluster(), "ha", False)),
+    ("do-db-standby", "digitalocean:index/databaseCluster:DatabaseCluster", s.patched(s.database(), "nodeCount", 1)),
+    ("do-droplet-backups", "digitalocean:index/droplet:Droplet", s.patched(s.droplet(), "backups", False)),
+    ("aws-s3-no-force-destroy", "aws:s3/bucket:Bucket", s.patched(s.bucket(), "forceDestroy", True)),
+    ("eks-node-pool-on-demand", NODE_POOL, s.patched(s.karpenter_node_pool(), f"{POD}.requirements.0.values", ["spot"])),
+]
+
+
+@pytest.mark.parametrize(("guard", "type_token", "props"), PRODUCTION_ONLY_CASES, ids=lambda v: str(v)[:40])
+def test_production_only_guards_follow_the_configured_environment(guard: str, type_token: str, props: dict) -> None:
+    # The environment comes from the pack's config (policies/config/<stack>.json), never the stack name:
+    # a production-named stack configured as staging is judged as staging, and the reverse.
+    record = synthetic(type_token, props, stack="production")
+    assert violations(guard, record, {"environment": "staging"}) == []
+    assert violations(guard, record, {"environment": "staging", "productionOnly": False}) != []
+    assert violations(guard, synthetic(type_token, props, stack="staging"), {"environment": "production"}) != []
+    assert violations(guard, synthetic(type_token, props, stack="staging")) != []  # unset: production's rules
 
 
 def test_autoscaled_pool_may_hold_node_count_it_ignores() -> None:
@@ -498,10 +488,9 @@ def test_unset_public_access_means_public_as_eks_defaults_it() -> None:
 
 def test_on_demand_rule_is_production_only_and_a_pool_without_the_requirement_is_on_demand() -> None:
     spot_only = s.patched(s.karpenter_node_pool(), f"{POD}.requirements.0.values", ["spot"])
-    assert violations("eks-node-pool-on-demand", synthetic(NODE_POOL, spot_only, stack="staging")) == []
-    assert violations(
-        "eks-node-pool-on-demand", synthetic(NODE_POOL, spot_only, stack="staging"), {"productionOnly": False}
-    )
+    staging = {"environment": "staging"}
+    assert violations("eks-node-pool-on-demand", synthetic(NODE_POOL, spot_only), staging) == []
+    assert violations("eks-node-pool-on-demand", synthetic(NODE_POOL, spot_only), {**staging, "productionOnly": False})
     without_requirement = s.patched(s.karpenter_node_pool(), f"{POD}.requirements.0", s.DELETE)
     assert violations("eks-node-pool-on-demand", synthetic(NODE_POOL, without_requirement)) == []
 

@@ -6,8 +6,17 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.harness import StackRun
-from tests.policy_adapter import PackAnalyzer, PolicyEvaluator, Violation, advisory, describe, mandatory
+from tests.harness import Resource, StackRun
+from tests.policy_adapter import (
+    PackAnalyzer,
+    PolicyEvaluator,
+    Violation,
+    advisory,
+    describe,
+    mandatory,
+    mutate,
+)
+from tests.policies.samples import patched
 
 _verdicts: dict[tuple[str, bool], list[Violation]] = {}
 
@@ -49,3 +58,37 @@ def test_the_served_pack_agrees_with_the_direct_evaluation(stack: str, request: 
 
     served = PackAnalyzer.for_stack(stack).analyze_run(run)
     assert sorted(map(key, served)) == sorted(map(key, verdict(run)))
+
+
+def renamed(records: list[Resource], old: str, new: str) -> list[Resource]:
+    """The same resources as a stack named ``new`` would register them (URNs, parents, dependencies)."""
+
+    def urn(value: str) -> str:
+        return value.replace(f"urn:pulumi:{old}::", f"urn:pulumi:{new}::", 1)
+
+    return [
+        mutate(r, urn=urn(r.urn), parent=urn(r.parent), dependencies=tuple(urn(d) for d in r.dependencies))
+        for r in records
+    ]
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_tenant_prefixed_stack_name_gets_the_same_verdict(stack: str, request: pytest.FixtureRequest) -> None:
+    # One definition of the environment: the pack reads it from policies/config/<stack>.json, so the
+    # `<tenant>-<environment>` naming style the loader accepts changes nothing.
+    run: StackRun = request.getfixturevalue(stack)
+    evaluator = PolicyEvaluator.for_stack(stack)
+    prefixed = evaluator.analyze(renamed(list(run.resources), stack, f"niche-discovery-{stack}"))
+    assert mandatory(prefixed) == [], "\n" + describe(mandatory(prefixed))
+    assert sorted((v.policy, v.resource) for v in prefixed) == sorted((v.policy, v.resource) for v in verdict(run))
+
+
+def test_tenant_prefixed_production_still_refuses_ha_off_and_a_single_database_node(production: StackRun) -> None:
+    records = renamed(list(production.resources), "production", "niche-discovery-production")
+    for i, r in enumerate(records):
+        if r.type == "digitalocean:index/kubernetesCluster:KubernetesCluster":
+            records[i] = mutate(r, inputs=patched(r.inputs, "ha", False))
+        if r.type == "digitalocean:index/databaseCluster:DatabaseCluster" and r.name.endswith("-pg-cluster"):
+            records[i] = mutate(r, inputs=patched(r.inputs, "nodeCount", 1))
+    fired = {v.policy for v in mandatory(PolicyEvaluator.for_stack("production").analyze(records))}
+    assert {"do-k8s-ha-control-plane", "do-db-standby"} <= fired

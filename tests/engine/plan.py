@@ -1,0 +1,44 @@
+"""What a stack would deploy, offline: `make plan STACK=<stack>` (the README's first command).
+
+The real Pulumi CLI (build/engine) runs the program and the policy pack on a throwaway copy of the
+project, with the echo providers standing in for DigitalOcean, AWS and Kubernetes, and random stand-ins
+for the stack's secrets. It prints the CLI's own preview (every resource it would create) and the
+policy pack's verdict, then deletes the copy. Nothing reaches a cloud; no account or token is needed.
+The lifecycle tests run the same workspace code (tests/engine/workspace.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+from stack_config.secrets import SECRETS
+from tests.engine.workspace import Workspace, policy_block, summary
+
+
+def main(argv: list[str]) -> int:
+    stack = argv[1] if len(argv) > 1 else "staging"
+    if not (Path(__file__).resolve().parents[2] / f"Pulumi.{stack}.yaml").exists():
+        print(f"plan: no Pulumi.{stack}.yaml in the repository", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix=f"plan-{stack}-") as where:
+        ws = Workspace.create(Path(where))
+        # Stand-ins for the encrypted values a bootstrapped stack carries: random, thrown away.
+        ws.init_stack(stack, {spec.key: f"offline-{secrets.token_hex(12)}" for spec in SECRETS})
+        result = ws.pulumi("preview", "--stack", stack, *ws.policy_args(stack))
+        print(result.stdout)
+        if result.stderr.strip():
+            print(result.stderr, file=sys.stderr)
+        counts = summary(result.output)
+        verdict = "clean" if result.returncode == 0 and "[mandatory]" not in policy_block(result.output) else "REFUSED"
+        print(
+            f"plan {stack}: {counts.get('to create', 0)} resources to create; policy pack: {verdict}. "
+            f"Next, with a token: scripts/preview-local.sh {stack} (the real cloud preview)."
+        )
+        return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
