@@ -64,7 +64,7 @@ cost: venv
 
 ## diagram: architecture diagram of STACK (docs/diagrams/<stack>.mmd, .dot, .svg; needs `make tools`)
 diagram: venv
-	$(BIN)/python scripts/diagram.py --stack $(STACK)
+	$(BIN)/python scripts/make_diagram.py --stack $(STACK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

@@ -37,7 +37,7 @@ DEFAULT_BUDGETS: dict[str, Budget] = {
 
 def environment_of_stack(stack: str, declared: Any = None) -> Literal["staging", "production"]:
     if declared in ("staging", "production"):
-        return declared  # type: ignore[no-any-return]
+        return declared
     return "production" if _PRODUCTION.search(stack) else "staging"
 
 

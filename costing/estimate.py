@@ -509,7 +509,8 @@ def _lifecycle_of(ctx: _Context, bucket: Item) -> _Lifecycle | None:
                     if isinstance(t, Mapping)
                 )
             )
-            expiration = rule.get("expiration") if isinstance(rule.get("expiration"), Mapping) else {}
+            expiration = rule.get("expiration")
+            expiration = expiration if isinstance(expiration, Mapping) else {}
             noncurrent = rule.get("noncurrentVersionExpiration")
             return _Lifecycle(
                 transitions,

@@ -49,15 +49,24 @@ LB_SIZE = "service.beta.kubernetes.io/do-loadbalancer-size-unit"
 class Record(Protocol):
     """What the builder reads of a registered resource (tests/harness.py ``Resource``)."""
 
-    urn: str
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    parent: str
-    dependencies: tuple[str, ...]
-    provider: str
-    custom: bool
+    @property
+    def urn(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def inputs(self) -> dict[str, Any]: ...
+    @property
+    def outputs(self) -> dict[str, Any]: ...
+    @property
+    def parent(self) -> str: ...
+    @property
+    def dependencies(self) -> tuple[str, ...]: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def custom(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -375,8 +384,8 @@ class _Builder:
                 self.arch.groups.append(Group(cid, label, "namespace", parent, component.urn))
                 group_ids.add(cid)
             else:
-                label = _component_label(self.index, component)
-                self.arch.nodes.append(Node(cid, label, _class(component.type), parent, component.urn))
+                lines = _component_label(self.index, component)
+                self.arch.nodes.append(Node(cid, lines, _class(component.type), parent, component.urn))
 
     def _pools(self) -> None:
         """Node pools (the cluster's embedded one and the keyed ones) inside their cluster."""

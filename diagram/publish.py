@@ -59,15 +59,19 @@ def write(arch: Architecture, directory: Path = DIAGRAM_DIR) -> list[Path]:
     return written
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def stale(arch: Architecture, directory: Path = DIAGRAM_DIR) -> list[str]:
     """What differs between the committed files and this architecture (empty: current)."""
     problems = []
     for name, text in sources(arch).items():
         path = directory / name
         if not path.is_file() or path.read_text() != text:
-            problems.append(f"{path.relative_to(ROOT)} is stale")
+            problems.append(f"{_shown(path)} is stale")
     svg = directory / f"{arch.stack}.svg"
     expected = digest(sources(arch)[f"{arch.stack}.dot"])
     if not svg.is_file() or svg_digest(svg.read_text()) != expected:
-        problems.append(f"{svg.relative_to(ROOT)} was not rendered from the current DOT source")
+        problems.append(f"{_shown(svg)} was not rendered from the current DOT source")
     return problems

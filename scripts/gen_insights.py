@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -23,7 +24,7 @@ from diagram.publish import stale, write  # noqa: E402
 README = ROOT / "README.md"
 
 
-def readme_text(runs: dict[str, object], current: str) -> str:
+def readme_text(runs: dict[str, Any], current: str) -> str:
     estimates = {stack: estimate(items_of(run)) for stack, run in runs.items()}
     text = replace_section(current, "cost", cost_section(estimates))
     return replace_section(text, "diagrams", diagram_section(list(runs)))
@@ -38,7 +39,7 @@ def main() -> int:
     wanted = readme_text(runs, current)
     problems = [] if wanted == current else ["README.md generated sections are stale"]
     for stack, run in runs.items():
-        arch = build(stack, run.resources)  # type: ignore[attr-defined]
+        arch = build(stack, run.resources)
         if args.check:
             problems += stale(arch)
         else:

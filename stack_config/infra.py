@@ -398,6 +398,17 @@ class CacheConfig(StrictModel):
 
     _size = field_validator("size")(classmethod(lambda cls, v: _one_of(v, DATABASE_SIZES, "database plan")))
 
+    @field_validator("node_count")
+    @classmethod
+    def _broker_standby(cls, value: int, info: ValidationInfo) -> int:
+        # The pack's do-db-standby holds production's Valkey to 2 nodes as well; the config says it first.
+        if environment_of(info) == "production" and value < 2:
+            raise ValueError(
+                "production runs the Celery broker with a standby (a lost primary stops every queue): "
+                "set cache.nodeCount to 2 (or 3)"
+            )
+        return value
+
     @field_validator("eviction_policy")
     @classmethod
     def _broker_safe(cls, value: str) -> str:

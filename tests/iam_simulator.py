@@ -108,12 +108,13 @@ def evaluate(cases: Sequence[Case]) -> list[Decision]:
 def table(title: str, decisions: Sequence[Decision]) -> list[str]:
     """``request | expected | got`` lines, prefixed so they sort together under "reported figures"."""
     width = max(len(d.case.name) for d in decisions)
+    digits = len(str(len(decisions)))
     lines = []
     for i, d in enumerate(decisions, 1):
         mark = "ok" if d.as_expected else "MISMATCH"
         note = f"  ({d.case.note})" if d.case.note else ""
         lines.append(
-            f"iam {title} {i:02d} | {d.case.name:<{width}} | expected {d.case.expected:<16} | "
+            f"iam {title} {i:0{digits}d} | {d.case.name:<{width}} | expected {d.case.expected:<16} | "
             f"got {d.decision:<16} | {mark}{note}"
         )
     return lines

@@ -68,7 +68,7 @@ class Arns:
         return f"arn:aws:eks:{self.region}:{ACCOUNT}:access-entry/{self.cluster_name}/role/{ACCOUNT}/{role}/0acb1234"
 
     def key(self) -> str:
-        return self.run.one("aws:kms/key:Key").outputs["arn"]
+        return self.run.one("aws:kms/key:Key", f"{self.cluster_name}-secrets-key").outputs["arn"]
 
     def alias(self, name: str) -> str:
         return f"arn:aws:kms:{self.region}:{ACCOUNT}:{name}"
@@ -186,7 +186,7 @@ def _role_policy(arns: Arns, r: Resource) -> list[Call]:
 def _cluster(arns: Arns, r: Resource) -> list[Call]:
     access = r.inputs["accessConfig"]
     cluster = arns.eks_cluster()
-    passed = [r.inputs["roleArn"], r.inputs["computeConfig"]["nodeRoleArn"]]
+    passed = {"cluster role": r.inputs["roleArn"], "node role": r.inputs["computeConfig"]["nodeRoleArn"]}
     return [
         _call(
             "CreateCluster",
@@ -197,8 +197,13 @@ def _cluster(arns: Arns, r: Resource) -> list[Call]:
             eks__bootstrapClusterCreatorAdminPermissions=str(access["bootstrapClusterCreatorAdminPermissions"]).lower(),
         ),
         *(
-            _call(f"PassRole {arn.rsplit('/', 1)[-1]} to EKS", "iam:PassRole", arn, iam__PassedToService="eks.amazonaws.com")
-            for arn in passed
+            _call(
+                f"PassRole {which} to EKS",
+                "iam:PassRole",
+                arn,
+                iam__PassedToService="eks.amazonaws.com",
+            )
+            for which, arn in passed.items()
         ),
         _call(
             "CreateServiceLinkedRole EKS",
@@ -218,7 +223,7 @@ def _cluster(arns: Arns, r: Resource) -> list[Call]:
 
 def _access_entry(arns: Arns, r: Resource) -> list[Call]:
     entry = arns.access_entry(r.inputs["principalArn"])
-    who = r.name.rsplit("-", 2)[-2] if "-preview-" in r.name else r.name.split("-admin-")[-1]
+    who = r.inputs["principalArn"].rsplit("/", 1)[-1]
     return [
         _call(f"CreateAccessEntry {who}", "eks:CreateAccessEntry", arns.eks_cluster()),
         _call(f"DescribeAccessEntry {who}", "eks:DescribeAccessEntry", entry, write=False),
@@ -248,7 +253,9 @@ CALLS: dict[str, Callable[[Arns, Resource], list[Call]]] = {
         "AttachInternetGateway",
         "DetachInternetGateway",
     ),
-    "aws:ec2/eip:Eip": _ec2("elastic-ip", "AllocateAddress", "ReleaseAddress", "DescribeAddresses", "DisassociateAddress"),
+    "aws:ec2/eip:Eip": _ec2(
+        "elastic-ip", "AllocateAddress", "ReleaseAddress", "DescribeAddresses", "DisassociateAddress"
+    ),
     "aws:ec2/natGateway:NatGateway": _ec2("natgateway", "CreateNatGateway", "DeleteNatGateway", "DescribeNatGateways"),
     "aws:ec2/routeTable:RouteTable": _ec2(
         "route-table", "CreateRouteTable", "DeleteRouteTable", "DescribeRouteTables", "CreateRoute", "DeleteRoute"
@@ -296,7 +303,12 @@ def escalations(arns: Arns) -> list[Call]:
         ),
         _call("PassRole its node role to EC2", "iam:PassRole", own_role, iam__PassedToService="ec2.amazonaws.com"),
         _call("CreateRole outside the cluster's prefix", "iam:CreateRole", arns.role_named("backdoor")),
-        _call("PassRole another role to EKS", "iam:PassRole", arns.role_named("admin"), iam__PassedToService="eks.amazonaws.com"),
+        _call(
+            "PassRole another role to EKS",
+            "iam:PassRole",
+            arns.role_named("admin"),
+            iam__PassedToService="eks.amazonaws.com",
+        ),
         _call(
             "CreateCluster with creator bootstrap admin",
             "eks:CreateCluster",
@@ -322,20 +334,48 @@ def escalations(arns: Arns) -> list[Call]:
         _call("DeleteCluster of another cluster", "eks:DeleteCluster", cluster.rsplit("/", 1)[0] + "/other"),
         _call("kms:Decrypt with the secrets key", "kms:Decrypt", arns.key()),
         _call("iam:CreateUser", "iam:CreateUser", f"arn:aws:iam::{ACCOUNT}:user/ci-backdoor"),
-        _call("AuthorizeSecurityGroupIngress on another SG", "ec2:AuthorizeSecurityGroupIngress", arns.ec2("security-group", "sg-0000000000000000a")),
+        _call(
+            "AuthorizeSecurityGroupIngress on another SG",
+            "ec2:AuthorizeSecurityGroupIngress",
+            arns.ec2("security-group", "sg-0000000000000000a"),
+        ),
     ]
 
 
-def as_cases(calls: list[Call], principal: str, policy: dict[str, Any], expect: Callable[[Call], str]) -> list[Case]:
+DEFAULT_KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ],
+}
+"""The policy AWS gives a key created without one (EksCluster's): KMS then defers to IAM policies."""
+
+
+def display(call: Call) -> str:
+    service, short = call.action.split(":")
+    return f"{service}:{call.label}" if call.label.startswith(short) else f"{call.action} ({call.label})"
+
+
+def as_cases(
+    calls: list[Call], principal: str, policy: dict[str, Any], region: str, expect: Callable[[Call], str]
+) -> list[Case]:
+    """Each call as the principal's request; every AWS request carries aws:RequestedRegion."""
     return [
         Case(
-            name=f"{call.action} ({call.label})" if call.label not in call.action else call.action,
+            name=display(call),
             action=call.action,
             resource=call.resource,
             principal=principal,
             account_id=ACCOUNT,
             identity_policies={"eks-ci": policy},
-            context=call.context,
+            resource_policy=DEFAULT_KEY_POLICY if call.resource.startswith("arn:aws:kms:") else None,
+            context={"aws:RequestedRegion": region, **call.context},
             expected=expect(call),
         )
         for call in calls
@@ -359,10 +399,12 @@ def judged(production_eks: StackRun) -> Judged:
     deploy, preview = deploy_role_policy(**names), preview_role_policy(**names)
     calls = program_calls(production_eks)
     bad = escalations(arns)
-    deploy_cases = as_cases(calls, DEPLOY, deploy, lambda c: ALLOWED)
-    preview_cases = as_cases(calls, PREVIEW, preview, lambda c: IMPLICIT_DENY if c.write else ALLOWED)
-    bad_cases = [replace(c, name=f"deploy: {c.name}") for c in as_cases(bad, DEPLOY, deploy, lambda c: IMPLICIT_DENY)]
-    bad_cases += [replace(c, name=f"preview: {c.name}") for c in as_cases(bad, PREVIEW, preview, lambda c: IMPLICIT_DENY)]
+    deploy_cases = as_cases(calls, DEPLOY, deploy, region, lambda c: ALLOWED)
+    preview_cases = as_cases(calls, PREVIEW, preview, region, lambda c: IMPLICIT_DENY if c.write else ALLOWED)
+    bad_deploy = as_cases(bad, DEPLOY, deploy, region, lambda c: IMPLICIT_DENY)
+    bad_preview = as_cases(bad, PREVIEW, preview, region, lambda c: IMPLICIT_DENY)
+    bad_cases = [replace(c, name=f"deploy: {c.name}") for c in bad_deploy]
+    bad_cases += [replace(c, name=f"preview: {c.name}") for c in bad_preview]
     decisions = evaluate([*deploy_cases, *preview_cases, *bad_cases])
     n, m = len(deploy_cases), len(preview_cases)
     return Judged(calls=calls, deploy=decisions[:n], preview=decisions[n : n + m], escalations=decisions[n + m :])
@@ -411,7 +453,9 @@ def test_neither_role_may_escalate(judged: Judged, record_property: Any) -> None
 
 
 def test_the_documents_are_printable_for_the_account_owner(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--account", ACCOUNT, "--region", "us-east-1", "--cluster", "t-production-eks", "--role", "deploy"]) == 0
+    assert (
+        main(["--account", ACCOUNT, "--region", "us-east-1", "--cluster", "t-production-eks", "--role", "deploy"]) == 0
+    )
     printed = capsys.readouterr().out
     assert '"Sid": "PassItsRolesToEksOnly"' in printed
     assert "arn:aws:iam::123456789012:role/t-production-eks-*" in printed

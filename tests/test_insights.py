@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from costing import estimate
@@ -28,7 +30,7 @@ def test_the_committed_diagrams_are_current(fixture: str, request: pytest.Fixtur
     assert stale(build(run.stack, run.resources)) == [], "run `make docs`"
 
 
-def test_the_staleness_check_notices_a_change(staging: StackRun, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_staleness_check_notices_a_change(staging: StackRun, tmp_path: Path) -> None:
     arch = build("staging", staging.resources)
     assert len(stale(arch, tmp_path)) == 3  # nothing written there: .mmd, .dot and .svg all stale
     with pytest.raises(ValueError, match="no generated section"):

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from pulumi_policy import EnforcementLevel, Policy
 
 from policies.guards import build_policies  # the function policies/__main__.py hands to PolicyPack
+from stack_config.model import StackConfig
 from stack_config.secrets import SECRETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,9 @@ def test_the_vendored_schema_is_the_pinned_clis() -> None:
 # are refused before the program runs. The engine tests (tests/engine) run the real CLI on both stacks;
 # these check the rule itself on every committed stack file, fast.
 def required_project_keys(data: dict[str, Any]) -> set[str]:
-    return {key for key, spec in (data.get("config") or {}).items() if not (isinstance(spec, dict) and "default" in spec)}
+    return {
+        key for key, spec in (data.get("config") or {}).items() if not (isinstance(spec, dict) and "default" in spec)
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -101,8 +104,6 @@ def test_project_defaults_equal_the_code_defaults() -> None:
     """Scalar defaults are stated twice (Pulumi.yaml for the CLI, stack_config for the program): pinned
     equal. Object keys default to {} ("every field at its code default"), which the loader must treat as
     an omitted section."""
-    from stack_config.model import StackConfig
-
     fields = StackConfig.model_fields
     for key, spec in project()["config"].items():
         if "default" not in spec:

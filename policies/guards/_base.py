@@ -121,7 +121,7 @@ class UnknownProps(dict[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return UNKNOWN
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return UNKNOWN
 
 

@@ -22,6 +22,7 @@ can see what the engine asked for (for example which steps a replacement took).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import sys
@@ -139,7 +140,7 @@ def autonamed_kubernetes_object(type_token: str, inputs: dict[str, Any]) -> bool
 
 
 def _name(urn: str) -> str:
-    return urn.split("::")[-1]
+    return urn.rsplit("::", 1)[-1]
 
 
 class EchoProvider(provider_pb2_grpc.ResourceProviderServicer):
@@ -253,8 +254,6 @@ class EchoProvider(provider_pb2_grpc.ResourceProviderServicer):
 
 def plugin_version(package: str) -> str:
     """The version of the installed SDK package, so the engine sees the version the program asks for."""
-    import importlib.util
-
     spec = importlib.util.find_spec(f"pulumi_{package}")
     if spec and spec.origin:
         meta = Path(spec.origin).parent / "pulumi-plugin.json"

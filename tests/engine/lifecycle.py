@@ -68,7 +68,9 @@ class Lifecycle:
     stack: str
 
     def test_preview_with_policy_pack_loaded_by_the_cli(self, ws: Workspace) -> None:
-        result = timed(f"{self.stack}:preview", lambda: ws.pulumi("preview", "--stack", self.stack, *ws.policy_args(self.stack)))
+        result = timed(
+            f"{self.stack}:preview", lambda: ws.pulumi("preview", "--stack", self.stack, *ws.policy_args(self.stack))
+        )
         result.check()
         assert summary(result.output).get("to create", 0) > 100, result.output[-3000:]
         assert_policies_clean(result)
@@ -95,7 +97,9 @@ class Lifecycle:
         result = timed(f"{self.stack}:refresh", lambda: ws.pulumi("refresh", "--yes", "--stack", self.stack))
         result.check()
         counts = summary(result.output)
-        assert not {k: v for k, v in counts.items() if k in ("updated", "deleted", "to update", "to delete") and v}, counts
+        assert not {k: v for k, v in counts.items() if k in ("updated", "deleted", "to update", "to delete") and v}, (
+            counts
+        )
 
     def test_no_changes_after_refresh(self, ws: Workspace) -> None:
         result = timed(

@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_DIR = ROOT / "build" / "engine"
 PROVIDERS_DIR = ROOT / "tests" / "engine" / "bin"
-PASSPHRASE = "offline-plan-passphrase"  # noqa: S105 - encrypts stand-in secrets of a throwaway stack
+PASSPHRASE = "offline-plan-passphrase"
+"""Encrypts the stand-in secrets of a throwaway stack (never a real one)."""
 _SKIP = {".git", ".venv", ".venv-checkov", "build", "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache"}
 _SKIP_SUFFIXES = (".pyc",)
 
@@ -34,7 +35,9 @@ class EngineMissing(RuntimeError):
 
 
 def require_engine() -> None:
-    missing = [n for n in ("pulumi", "pulumi-language-python", "pulumi-language-python-exec") if not (ENGINE_DIR / n).exists()]
+    missing = [
+        n for n in ("pulumi", "pulumi-language-python", "pulumi-language-python-exec") if not (ENGINE_DIR / n).exists()
+    ]
     if missing:
         raise EngineMissing(
             f"{', '.join(missing)} missing in {ENGINE_DIR}: run `bash scripts/build-engine.sh` (`make test` does)"
@@ -101,14 +104,18 @@ class Workspace:
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
             PULUMI_SUPPRESS_COPILOT_LINK="true",
             ECHO_PROVIDER_LOG=str(self.provider_log),
-            ECHO_PROVIDER_PYTHON=sys.executable if ".venv" in sys.executable else str(ROOT / ".venv" / "bin" / "python"),
+            ECHO_PROVIDER_PYTHON=sys.executable
+            if ".venv" in sys.executable
+            else str(ROOT / ".venv" / "bin" / "python"),
             NO_COLOR="1",
         )
         return env
 
     def pulumi(self, *args: str, input_text: str | None = None, timeout: float = 300) -> Result:
         proc = subprocess.run(
-            [str(ENGINE_DIR / "pulumi"), *args, "--non-interactive"] if args[0] != "version" else [str(ENGINE_DIR / "pulumi"), *args],
+            [str(ENGINE_DIR / "pulumi"), *args, "--non-interactive"]
+            if args[0] != "version"
+            else [str(ENGINE_DIR / "pulumi"), *args],
             cwd=self.path,
             env=self.env,
             input=input_text,
@@ -137,7 +144,8 @@ class Workspace:
         return ["--policy-pack", "policies", "--policy-pack-config", f"policies/config/{stack}.json"]
 
 
-SUMMARY = re.compile(r"^\s+([+~-]|\+-|-\+)?\s*(\d+) (to create|created|to update|updated|to delete|deleted|to replace|replaced|unchanged)", re.M)
+VERBS = "to create|created|to update|updated|to delete|deleted|to replace|replaced|unchanged"
+SUMMARY = re.compile(rf"^\s+([+~-]|\+-|-\+)?\s*(\d+) ({VERBS})", re.M)
 
 
 def summary(output: str) -> dict[str, int]:

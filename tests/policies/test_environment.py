@@ -19,7 +19,10 @@ from tests.policy_adapter import PackAnalyzer, load_config, mandatory, synthetic
 
 STACKS = ("staging", "production")
 ENVIRONMENT_AWARE = sorted(g.name for g in GUARDS if "environment" in g.config)
-NAMINGS = {"production": ("production", "niche-discovery-production"), "staging": ("staging", "niche-discovery-staging")}
+NAMINGS = {
+    "production": ("production", "niche-discovery-production"),
+    "staging": ("staging", "niche-discovery-staging"),
+}
 
 
 def declared_environment(stack: str) -> str:

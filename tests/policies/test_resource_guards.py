@@ -405,7 +405,11 @@ PRODUCTION_ONLY_CASES = [
     ("do-db-standby", "digitalocean:index/databaseCluster:DatabaseCluster", s.patched(s.database(), "nodeCount", 1)),
     ("do-droplet-backups", "digitalocean:index/droplet:Droplet", s.patched(s.droplet(), "backups", False)),
     ("aws-s3-no-force-destroy", "aws:s3/bucket:Bucket", s.patched(s.bucket(), "forceDestroy", True)),
-    ("eks-node-pool-on-demand", NODE_POOL, s.patched(s.karpenter_node_pool(), f"{POD}.requirements.0.values", ["spot"])),
+    (
+        "eks-node-pool-on-demand",
+        NODE_POOL,
+        s.patched(s.karpenter_node_pool(), f"{POD}.requirements.0.values", ["spot"]),
+    ),
 ]
 
 

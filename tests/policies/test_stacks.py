@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.harness import Resource, StackRun
+from tests.policies.samples import patched
 from tests.policy_adapter import (
     PackAnalyzer,
     PolicyEvaluator,
@@ -16,7 +17,6 @@ from tests.policy_adapter import (
     mandatory,
     mutate,
 )
-from tests.policies.samples import patched
 
 _verdicts: dict[tuple[str, bool], list[Violation]] = {}
 

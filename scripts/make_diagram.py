@@ -1,7 +1,7 @@
 """Architecture diagram of a stack, from the program evaluated in-process (no cloud calls, no credentials).
 
-    .venv/bin/python scripts/diagram.py --stack production          # docs/diagrams/production.{mmd,dot,svg}
-    .venv/bin/python scripts/diagram.py --stack production --stdout # Mermaid on stdout, nothing written
+    .venv/bin/python scripts/make_diagram.py --stack production          # docs/diagrams/production.{mmd,dot,svg}
+    .venv/bin/python scripts/make_diagram.py --stack production --stdout # Mermaid on stdout, nothing written
 
 Components are boxes grouped by cloud, network and cluster; edges are the data paths the program wires
 (diagram/graph.py says how each is derived). The SVG needs Graphviz `dot` (`make tools`).

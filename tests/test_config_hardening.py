@@ -1,0 +1,524 @@
+"""Issue 17: production rules hold whatever a stack leaves out, no secret reaches error output, the bad
+inputs an audit found are refused with key, value and fix, and every numeric bound is pinned on both sides.
+
+Regenerate the golden resolved configs with ``UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_config_hardening.py``
+and review the diff: it is every default as each committed stack resolves it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from stack_config import ConfigError, StackConfig, load, stack_files
+from stack_config.apps import Autoscaling, HttpGet, Probe, QueueTrigger, Service, ServiceOverride
+from stack_config.backup import BackupConfig
+from stack_config.base import Problem
+from stack_config.credentials import REDACTED, credential_shape, redact, redact_text
+from stack_config.edge import AddonsConfig, EdgeConfig, LoadBalancerConfig
+from stack_config.eks import EksConfig, EksNodePool
+from stack_config.infra import (
+    CacheConfig,
+    ClusterConfig,
+    MonitoringConfig,
+    NodePool,
+    PostgresConfig,
+    SystemPool,
+    TenantConfig,
+)
+from stack_config.observability import ObservabilityConfig, Thresholds
+from tests.harness import ROOT, TEST_SECRETS, deep_merge, run, stack_file_config
+
+GOLDEN = ROOT / "tests" / "golden" / "config"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2
+DO_TOKEN = "dop_v1_" + "0123456789abcdef" * 4
+AWS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
+SLACK_TOKEN = "xoxb-1234567890-abcdefghij"
+
+
+def base_config(stack: str) -> dict[str, Any]:
+    return {k.removeprefix("platform:"): v for k, v in stack_file_config(stack).items()}
+
+
+def outcome(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    *,
+    config: dict[str, Any] | None = None,
+    stack_name: str | None = None,
+    secrets: dict[str, str] | None = None,
+    plaintext: dict[str, str] | None = None,
+) -> StackConfig | ConfigError:
+    """The loaded config of ``stack`` with ``overrides`` deep-merged, or the ConfigError it raises."""
+    merged = config if config is not None else deep_merge(base_config(stack), overrides or {})
+    captured: list[StackConfig] = []
+    try:
+        run(
+            lambda: captured.append(load()),
+            stack=stack_name or stack,
+            config=merged,
+            secrets=TEST_SECRETS if secrets is None else secrets,
+            plaintext=plaintext,
+        )
+    except ConfigError as error:
+        return error
+    return captured[0]
+
+
+def refused(stack: str, overrides: dict[str, Any] | None = None, **kwargs: Any) -> ConfigError:
+    result = outcome(stack, overrides, **kwargs)
+    assert isinstance(result, ConfigError), f"accepted: {overrides}"
+    return result
+
+
+def problem(error: ConfigError, key: str) -> Problem:
+    found = [p for p in error.problems if p.key == key]
+    assert found, f"{key} not named:\n{error.render()}"
+    return found[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# Production rules hold when a section is left out
+
+OPTIONAL_SECTIONS = ["region", "protect", "cluster", "postgres", "cache", "monitoring", "backup", "eks", "addons"]
+OPTIONAL_SECTIONS += ["observability", "budget"]
+REQUIRED_SECTIONS = ["environment", "tenant", "network", "apps", "edge"]
+
+
+@pytest.mark.parametrize("section", OPTIONAL_SECTIONS + REQUIRED_SECTIONS)
+def test_production_without_a_section_is_production_safe_or_refused_naming_the_key(section: str) -> None:
+    config = {k: v for k, v in base_config("production").items() if k != section}
+    result = outcome("production", config=config)
+    if isinstance(result, ConfigError):
+        assert all(p.key.startswith(f"platform:{section}") for p in result.problems), result.render()
+        assert all(p.message for p in result.problems)
+        return
+    # Accepted: then what the defaults resolved to meets production's rules.
+    assert result.protect
+    assert result.cluster.ha and result.cluster.auto_upgrade and result.cluster.surge_upgrade
+    assert all((p.min_nodes or p.node_count or 0) >= 2 for p in result.cluster.pools.values())
+    assert result.postgres.node_count >= 2 and result.cache.node_count >= 2
+    assert result.monitoring.backups
+    assert result.backup.enabled and result.backup.kms_key == "dedicated"
+    assert result.addons.ingress_replicas >= 2
+    assert result.observability.alert_emails and len(result.observability.uptime_regions) >= 2
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("cluster", "platform:cluster.ha"),
+        ("postgres", "platform:postgres.nodeCount"),
+        ("cache", "platform:cache.nodeCount"),
+        ("monitoring", "platform:monitoring.backups"),
+        ("backup", "platform:backup.kmsKey"),
+        ("observability", "platform:observability.alertEmails"),
+        ("protect", "platform:protect"),
+    ],
+)
+def test_each_omitted_production_section_that_its_defaults_would_weaken_is_refused(section: str, key: str) -> None:
+    config = {k: v for k, v in base_config("production").items() if k != section}
+    error = outcome("production", config=config)
+    assert isinstance(error, ConfigError)
+    assert problem(error, key).message
+
+
+def test_default_node_pools_are_judged_with_the_environment() -> None:
+    # The default pools are model instances built without context; they are validated again in it.
+    assert ClusterConfig().pools["general"].min_nodes == 2
+    error = refused("production", {"cluster": {"pools": {"general": {"minNodes": 1}}}})
+    assert "production pools need minNodes >= 2" in problem(error, "platform:cluster.pools.general.minNodes").message
+
+
+# ------------------------------------------------------------------------------------------------
+# The audit's bad inputs: each refused with its key, its value and a fix
+
+BAD_INPUTS: list[tuple[str, str, Any, str, str]] = [
+    # (stack, dotted key, value, key named, phrase of the fix)
+    ("staging", "network.vpcCidr", "10.120.0.0/16", "platform:network.vpcCidr", "of stack 'production'"),
+    ("staging", "network.serviceSubnet", "10.122.0.0/20", "platform:network.serviceSubnet", "pick an unused range"),
+    ("staging", "cluster.versionPrefix", "1.99.", "platform:cluster.versionPrefix", "does not exist yet"),
+    ("staging", "eks.kubernetesVersion", "1.99", "platform:eks.kubernetesVersion", "does not exist yet"),
+    ("staging", "backup.schedule", "59-0 * * * *", "platform:backup.schedule", "not a valid cron expression"),
+    ("staging", "backup.schedule", "\u0660 * * * *", "platform:backup.schedule", "ASCII"),
+    (
+        "staging",
+        "eks.adminRoleArns",
+        ["arn:aws:iam::123456789012:role/\u00e4dmins"],
+        "platform:eks.adminRoleArns",
+        "IAM role ARNs",
+    ),
+    ("staging", "postgres.storageSizeMib", -5, "platform:postgres.storageSizeMib", "greater than or equal to 10240"),
+    ("staging", "postgres.storageSizeMib", 10**30, "platform:postgres.storageSizeMib", "less than or equal"),
+    ("staging", "cluster.pools.general.maxNodes", 10**12, "platform:cluster.pools.general.maxNodes", "less than"),
+    ("staging", "tenant.displayName", "", "platform:tenant.displayName", "at least 1 character"),
+    ("staging", "tenant.displayName", "x" * 10_000, "platform:tenant.displayName", "at most 80 characters"),
+    ("staging", "tenant.displayName", "   ", "platform:tenant.displayName", "not blank"),
+    ("staging", "cluster.maintenance.startTime", "\u0660\u0662:\u0660\u0660", "platform:cluster.maintenance.startTime", "HH:MM"),
+    ("staging", "cluster.versionPrefix", "1.\u0663\u0665.", "platform:cluster.versionPrefix", "minor prefix"),
+    ("staging", "eks.kubernetesVersion", "1.\u0663\u0665", "platform:eks.kubernetesVersion", "Kubernetes minor"),
+    ("staging", "postgres.maintenance.hour", "\u0660\u0662:\u0660\u0660", "platform:postgres.maintenance.hour", "HH:MM"),
+    ("staging", "observability.alertEmails", "ops@nichediscovery.com", "platform:observability.alertEmails", "YAML list"),
+    ("staging", "cluster.pools.general.minNodes", "two", "platform:cluster.pools.general.minNodes", "pulumi config set"),
+    (
+        "staging",
+        "apps.config.DATABASE_URL",
+        "postgresql://app:hunter2@db.example:25060/app",
+        "platform:apps.config.DATABASE_URL",
+        "--secret --path 'apps.config.DATABASE_URL'",
+    ),
+]
+
+
+def _nested(dotted: str, value: Any) -> dict[str, Any]:
+    head, _, rest = dotted.partition(".")
+    return {head: _nested(rest, value) if rest else value}
+
+
+@pytest.mark.parametrize(
+    ("stack", "dotted", "value", "key", "fix"), BAD_INPUTS, ids=[f"{i}-{b[1]}" for i, b in enumerate(BAD_INPUTS)]
+)
+def test_bad_input_is_refused_with_key_value_and_fix(stack: str, dotted: str, value: Any, key: str, fix: str) -> None:
+    error = refused(stack, _nested(dotted, value))
+    found = problem(error, key)
+    assert fix in found.message, found.render()
+    rendered = error.render()
+    assert f"{key} = " in rendered
+    assert "hunter2" not in rendered
+
+
+def test_duplicate_keys_in_the_stack_file_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The 21st bad input: a second `general:` pool silently replaces the first by the time the engine
+    # hands the config over, so the stack file itself is read again.
+    text = (ROOT / "Pulumi.staging.yaml").read_text()
+    text = text.replace(
+        "    pools:\n",
+        "    pools:\n      general:\n        size: s-4vcpu-8gb\n        minNodes: 1\n        maxNodes: 9\n",
+        1,
+    )
+    (tmp_path / "Pulumi.staging.yaml").write_text(text)
+    shutil.copy(ROOT / "Pulumi.production.yaml", tmp_path / "Pulumi.production.yaml")
+    monkeypatch.setattr(stack_files, "ROOT", tmp_path)
+    error = refused("staging")
+    found = problem(error, "platform:cluster.pools.general")
+    assert "sets this key twice" in found.message and "merge the two" in found.message
+    assert found.value.startswith("line ")
+
+
+def test_the_committed_stack_files_repeat_no_key() -> None:
+    assert stack_files.duplicate_keys("staging") == stack_files.duplicate_keys("production") == []
+
+
+def test_duplicates_are_found_at_every_depth_with_their_lines() -> None:
+    text = "config:\n  a:\n    b: 1\n    b: 2\n  a: {}\nlist:\n  - {x: 1, x: 2}\n"
+    _, duplicates = stack_files.load_unique(text)
+    assert [(d.path, d.line, d.first_line) for d in duplicates] == [
+        ("config.a.b", 4, 3),
+        ("config.a", 5, 2),
+        ("list[0].x", 7, 7),
+    ]
+
+
+def test_a_stack_file_missing_or_unparsable_has_no_duplicates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stack_files, "ROOT", tmp_path)
+    assert stack_files.duplicate_keys("staging") == []
+    (tmp_path / "Pulumi.staging.yaml").write_text("config: [unclosed\n")
+    assert stack_files.duplicate_keys("staging") == []
+
+
+def test_a_copy_of_the_same_deployment_under_another_name_is_not_an_overlap() -> None:
+    # `<tenant>-staging` with staging's own file content: the same tenant and environment.
+    assert isinstance(outcome("staging", stack_name="niche-discovery-staging"), StackConfig)
+
+
+def test_eks_ranges_of_two_stacks_clash_only_while_both_are_enabled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    production = (ROOT / "Pulumi.production.yaml").read_text() + "  platform:eks:\n    enabled: true\n"
+    (tmp_path / "Pulumi.production.yaml").write_text(production)
+    monkeypatch.setattr(stack_files, "ROOT", tmp_path)
+    others = list(stack_files.other_stacks("staging"))
+    assert [(o.name, o.environment, o.tenant) for o in others] == [("production", "production", "niche-discovery")]
+    assert stack_files.Range("eks.vpcCidr", "10.100.0.0/16") in others[0].ranges
+    assert stack_files.overlaps("10.100.0.0/16", "10.100.4.0/24")
+    assert not stack_files.overlaps("10.100.0.0/16", "10.101.0.0/16")
+    assert not stack_files.overlaps("not a range", "10.0.0.0/8")
+
+
+def test_other_stack_files_that_are_not_stack_configs_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "Pulumi.broken.yaml").write_text("config: [unclosed\n")
+    (tmp_path / "Pulumi.empty.yaml").write_text("")
+    (tmp_path / "Pulumi.list.yaml").write_text("config: [1, 2]\n")
+    (tmp_path / "Pulumi.plain.yaml").write_text("config:\n  platform:tenant: acme\n")
+    monkeypatch.setattr(stack_files, "ROOT", tmp_path)
+    assert [(o.name, o.tenant, o.ranges) for o in stack_files.other_stacks("staging")] == [("plain", None, [])]
+
+
+# ------------------------------------------------------------------------------------------------
+# No secret in error output
+
+
+def test_a_misspelt_secret_is_refused_without_printing_it() -> None:
+    error = refused("staging", plaintext={"jwtsecret": "plain-jwt-value-0123"})
+    found = problem(error, "platform:jwtsecret")
+    assert found.value == REDACTED
+    assert "pulumi config set --stack staging --secret jwtSecret '<value>'" in found.message
+    assert "pulumi config rm --stack staging jwtsecret" in found.message
+    assert "plain-jwt-value-0123" not in error.render()
+
+
+def test_an_encrypted_value_under_an_unknown_key_is_refused_without_printing_it() -> None:
+    secrets = {**TEST_SECRETS, "databaseMasterKey": "encrypted-but-unread-0123"}
+    error = refused("staging", secrets=secrets)
+    found = problem(error, "platform:databaseMasterKey")
+    assert "does not read" in found.message and "pulumi config rm --stack staging databaseMasterKey" in found.message
+    assert "encrypted-but-unread-0123" not in error.render()
+
+
+def test_a_credential_url_in_apps_config_is_refused_and_the_map_is_printed_redacted() -> None:
+    url = "postgresql://app:hunter2@db.example:25060/app"
+    error = refused("staging", {"apps": {"config": {"DATABASE_URL": url, "LOG_LEVEL": "info"}}})
+    rendered = error.render()
+    assert "hunter2" not in rendered
+    assert "postgresql://<redacted>@db.example:25060/app" in rendered
+    found = problem(error, "platform:apps.config.DATABASE_URL")
+    assert "URL with credentials" in found.message
+    assert "pulumi config set --stack staging --secret --path 'apps.config.DATABASE_URL' '<value>'" in found.message
+
+
+@pytest.mark.parametrize(
+    ("dotted", "value", "kind"),
+    [
+        ("apps.config.DEPLOY_KEY_ID", AWS_KEY_ID, "an AWS access key id"),
+        ("edge.acmeEmail", GITHUB_TOKEN, "a GitHub token"),
+        ("region", DO_TOKEN, "a DigitalOcean token"),
+        ("observability.slackChannel", SLACK_TOKEN, "a Slack token"),
+        ("tenant.displayName", "https://deploy:s3cr3t@git.example/acme", "a URL with credentials"),
+        ("monitoring.adminCidrs", ["10.0.0.0/8", f"token {GITHUB_TOKEN}"], "a GitHub token"),
+    ],
+)
+def test_credential_shaped_plain_values_are_refused_naming_the_key_and_the_secret_command(
+    dotted: str, value: Any, kind: str
+) -> None:
+    error = refused("staging", _nested(dotted, value))
+    path = dotted + ("[1]" if isinstance(value, list) else "")
+    found = problem(error, f"platform:{path}")
+    assert kind in found.message
+    assert f"pulumi config set --stack staging --secret --path '{path}'" in found.message
+    rendered = error.render()
+    for secret in (GITHUB_TOKEN, DO_TOKEN, AWS_KEY_ID, SLACK_TOKEN, "s3cr3t"):
+        assert secret not in rendered
+
+
+def test_an_unknown_key_named_like_a_credential_is_printed_redacted() -> None:
+    error = refused("staging", {"cluster": {"apiToken": "looks-harmless-0123"}})
+    assert problem(error, "platform:cluster.apiToken").value == "looks-harmless-0123"  # stored as given
+    assert "looks-harmless-0123" not in error.render()
+
+
+def test_redaction_rules() -> None:
+    assert redact("x", "platform:jwtSecret") == REDACTED
+    assert redact({"DB_PASSWORD": "p", "LOG": "info"}) == {"DB_PASSWORD": REDACTED, "LOG": "info"}
+    assert redact(["a", f"k={GITHUB_TOKEN}"]) == ["a", f"k={REDACTED}"]
+    assert redact(("a",)) == ["a"]
+    assert redact(3, "size") == 3
+    assert redact("", "password") == ""
+    assert redact(None, "password") is None
+    assert redact_text("see rediss://default:pw@host:25061 now") == "see rediss://<redacted>@host:25061 now"
+    assert redact_text("nothing to hide") == "nothing to hide"
+    assert credential_shape("https://example.com/path@x") is None
+    assert credential_shape("-----BEGIN OPENSSH PRIVATE KEY-----") == "a private key"
+    assert credential_shape("https://hooks.slack.com/services/T000/B000/XYZ") == "a Slack webhook"
+
+
+def test_the_plaintext_secret_problem_never_shows_the_value() -> None:
+    secrets = {k: v for k, v in TEST_SECRETS.items() if k != "jwtSecret"}
+    error = refused("staging", secrets=secrets, plaintext={"jwtSecret": "plain-jwt-value"})
+    assert problem(error, "platform:jwtSecret").value == REDACTED
+    assert "plain-jwt-value" not in error.render()
+
+
+# ------------------------------------------------------------------------------------------------
+# Messages: every problem carries a fix, counted correctly
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "hint"),
+    [
+        ({"protect": "maybe"}, "platform:protect", "pulumi config set --stack production --path 'protect' true"),
+        ({"postgres": {"poolSize": "many"}}, "platform:postgres.poolSize", "--path 'postgres.poolSize' 3"),
+        ({"cluster": {"pools": ["general"]}}, "platform:cluster.pools", "a YAML mapping"),
+        ({"monitoring": {"adminCidrs": "10.0.0.0/8"}}, "platform:monitoring.adminCidrs", "a YAML list"),
+        ({"tenant": {"name": 7}}, "platform:tenant.name", "--path 'tenant.name' 'text'"),
+        ({"postgres": {"version": "14"}}, "platform:postgres.version", "set an allowed value in Pulumi.production.yaml"),
+        ({"tenant": {"displayName": None}}, "platform:tenant.displayName", "set it in Pulumi.production.yaml"),
+    ],
+)
+def test_pydantics_generic_messages_get_a_fix_hint(overrides: dict[str, Any], key: str, hint: str) -> None:
+    message = problem(refused("production", overrides), key).message
+    assert hint in message, message
+    assert f"docs/configuration.md lists `{key}`" in message
+
+
+def test_one_problem_is_counted_in_the_singular() -> None:
+    error = refused("staging", {"region": "nyc9"})
+    assert error.render().startswith("Stack 'staging' has 1 configuration problem; nothing was created.")
+
+
+def test_problems_of_one_key_are_merged_into_one_line() -> None:
+    error = refused("staging", {"region": DO_TOKEN})
+    found = problem(error, "platform:region")
+    assert [p.key for p in error.problems].count("platform:region") == 1
+    assert "a DigitalOcean token" in found.message and "also: " in found.message
+    assert found.value == REDACTED
+
+
+# ------------------------------------------------------------------------------------------------
+# Every numeric floor and ceiling, on both sides
+
+
+def errors_at(model: type[BaseModel], field: str, value: Any, environment: str | None = None) -> list[str]:
+    """Messages of the errors ``model`` reports at ``field`` (its alias) for ``value`` (others may be missing)."""
+    try:
+        model.model_validate({field: value}, context={"environment": environment})
+    except ValidationError as err:
+        return [e["msg"] for e in err.errors() if tuple(map(str, e["loc"][:1])) == (field,)]
+    return []
+
+
+BOUNDS: list[tuple[type[BaseModel], str, int, int | None, str | None]] = [
+    # (model, field alias, lowest accepted, highest accepted (None: unbounded), environment)
+    (SystemPool, "nodeCount", 1, 5, None),
+    (NodePool, "maxNodes", 1, 100, None),
+    (NodePool, "nodeCount", 1, 100, None),
+    (NodePool, "minNodes", 1, None, "staging"),
+    (NodePool, "minNodes", 2, None, "production"),
+    (PostgresConfig, "nodeCount", 1, 3, "staging"),
+    (PostgresConfig, "nodeCount", 2, 3, "production"),
+    (PostgresConfig, "storageSizeMib", 10240, 16777216, None),
+    (PostgresConfig, "poolSize", 1, 100, None),
+    (CacheConfig, "nodeCount", 1, 3, "staging"),
+    (CacheConfig, "nodeCount", 2, 3, "production"),
+    (MonitoringConfig, "volumeSizeGib", 10, 16384, None),
+    (MonitoringConfig, "retentionDays", 1, 3650, None),
+    (EdgeConfig, "rateLimitRpm", 1, 100000, None),
+    (EdgeConfig, "dnsTtl", 30, 86400, None),
+    (LoadBalancerConfig, "sizeUnit", 1, 100, None),
+    (AddonsConfig, "ingressReplicas", 1, 10, "staging"),
+    (AddonsConfig, "ingressReplicas", 2, 10, "production"),
+    (Thresholds, "cpuPercent", 1, 100, None),
+    (Thresholds, "memoryPercent", 50, 100, None),
+    (Thresholds, "diskPercent", 1, 95, None),
+    (ObservabilityConfig, "uptimeLatencyMs", 100, 60000, None),
+    (ObservabilityConfig, "certificateExpiryDays", 1, 60, None),
+    (HttpGet, "port", 1, 65535, None),
+    (Probe, "initialDelaySeconds", 0, 600, None),
+    (Probe, "periodSeconds", 1, 300, None),
+    (Probe, "timeoutSeconds", 1, 120, None),
+    (Probe, "failureThreshold", 1, 20, None),
+    (QueueTrigger, "tasksPerReplica", 1, None, None),
+    (QueueTrigger, "activationTasks", 0, None, None),
+    (Autoscaling, "minReplicas", 1, None, None),
+    (Autoscaling, "maxReplicas", 1, None, None),
+    (Autoscaling, "cpuPercent", 1, 100, None),
+    (Autoscaling, "memoryPercent", 1, 100, None),
+    (Service, "port", 1024, 65535, None),
+    (Service, "replicas", 1, 100, None),
+    (Service, "metricsPort", 1024, 65535, None),
+    (Service, "uid", 10000, 2147483647, None),
+    (ServiceOverride, "replicas", 1, 100, None),
+    (ServiceOverride, "minReplicas", 1, None, None),
+    (ServiceOverride, "maxReplicas", 1, None, None),
+    (BackupConfig, "retentionDays", 180, 3650, None),
+    (BackupConfig, "noncurrentDays", 1, 365, None),
+    (BackupConfig, "objectLockDays", 1, None, None),
+    (EksConfig, "availabilityZones", 2, 3, "staging"),
+    (EksConfig, "maxTotalCpu", 1, None, None),
+    (EksNodePool, "cpuLimit", 1, 4096, None),
+]
+
+
+@pytest.mark.parametrize(("model", "field", "low", "high", "environment"), BOUNDS, ids=lambda v: getattr(v, "__name__", v))
+def test_numeric_bounds_hold_on_both_sides(
+    model: type[BaseModel], field: str, low: int, high: int | None, environment: str | None
+) -> None:
+    assert errors_at(model, field, low, environment) == []
+    assert errors_at(model, field, low - 1, environment) != []
+    if high is not None:
+        assert errors_at(model, field, high, environment) == []
+        assert errors_at(model, field, high + 1, environment) != []
+
+
+def test_tenant_name_and_display_name_lengths_hold_on_both_sides() -> None:
+    assert errors_at(TenantConfig, "name", "a" * 30) == []
+    assert errors_at(TenantConfig, "name", "a" * 31) != []
+    assert errors_at(TenantConfig, "displayName", "x" * 80) == []
+    assert errors_at(TenantConfig, "displayName", "x" * 81) != []
+    assert errors_at(TenantConfig, "displayName", "x") == []
+    assert errors_at(TenantConfig, "displayName", "tab\there") != []
+
+
+@pytest.mark.parametrize(
+    ("prefix", "ok"), [("1.32.", False), ("1.33.", True), ("1.37.", True), ("1.38.", False), ("1.35", False)]
+)
+def test_cluster_version_prefix_bounds(prefix: str, ok: bool) -> None:
+    assert (errors_at(ClusterConfig, "versionPrefix", prefix) == []) is ok
+
+
+@pytest.mark.parametrize(("version", "ok"), [("1.33", False), ("1.34", True), ("1.37", True), ("1.38", False)])
+def test_eks_version_bounds(version: str, ok: bool) -> None:
+    assert (errors_at(EksConfig, "kubernetesVersion", version) == []) is ok
+
+
+@pytest.mark.parametrize(("prefix", "ha_required"), [("1.35.", False), ("1.36.", True)])
+def test_ha_becomes_mandatory_from_kubernetes_1_36(prefix: str, ha_required: bool) -> None:
+    try:
+        ClusterConfig.model_validate({"versionPrefix": prefix, "ha": False})
+    except ValidationError as err:
+        assert ha_required and "1.36" in str(err)
+    else:
+        assert not ha_required
+
+
+@pytest.mark.parametrize(
+    ("schedule", "ok"),
+    [
+        ("0 * * * *", True),
+        ("59 * * * *", True),
+        ("0,59 * * * *", True),
+        ("*/60 * * * *", True),
+        ("0 0-22 * * *", False),
+        ("0 * * * * *", False),
+        ("0 */1 * * *", True),
+        ("0 * * * 1-5", False),
+        ("*/45 * * * *", True),
+        ("0-30/31 * * * *", True),
+    ],
+)
+def test_backup_schedule_runs_at_most_an_hour_apart(schedule: str, ok: bool) -> None:
+    assert (errors_at(BackupConfig, "schedule", schedule) == []) is ok
+
+
+# ------------------------------------------------------------------------------------------------
+# Every default, as each committed stack resolves it
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_the_resolved_config_matches_its_golden_file(stack: str) -> None:
+    result = outcome(stack)
+    assert isinstance(result, StackConfig), result.render() if isinstance(result, ConfigError) else ""
+    resolved = result.model_dump(mode="json", by_alias=True, exclude={"apps": {"catalog"}})
+    text = json.dumps(resolved, indent=2, sort_keys=True) + "\n"
+    path = GOLDEN / f"{stack}.json"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"missing {path}: run with UPDATE_GOLDEN=1 and review it"
+    assert text == path.read_text(), f"{path} differs: run with UPDATE_GOLDEN=1 and review the diff"
