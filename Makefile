@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= staging
 
-.PHONY: test venv lint typecheck shellcheck unit tools engine plan bench docs clean cost diagram
+.PHONY: test venv lint typecheck shellcheck unit tools engine plan bench docs clean cost diagram mutation
 
 ## test: create the virtualenv, install everything, build the real Pulumi engine, lint, type-check,
 ## shellcheck, run the whole suite (unit tests under mocks and the lifecycle through the real CLI)
@@ -48,9 +48,15 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest -n 2 --dist loadfile
 
-## bench: resource counts and in-process evaluation time per stack
+## mutation: cosmic-ray over policies/ and stack_config/, one process per folder, each in a copy of the tree
+## under build/mutation/ (minutes, CPU heavy; not part of `make test`). MUTATION_ARGS="--sample 300" samples.
+mutation: venv
+	$(BIN)/python mutation/runner.py $(MUTATION_ARGS)
+
+## bench: resource counts and in-process evaluation time per stack; time of `make cost` / `make diagram`
 bench: venv
 	$(BIN)/python benchmarks/bench_stacks.py
+	$(BIN)/python benchmarks/bench_insights.py
 
 ## docs: regenerate docs/configuration.md from the config models, and the README's cost estimates and
 ## docs/diagrams/ from the evaluated stacks

@@ -403,9 +403,10 @@ class EksCluster(pulumi.ComponentResource):
                 opts=self._opts(),
             )
 
-        admins = dict(admin_keys(args.admin_role_arns))
-        if args.deploy_role_arn is not None:
-            admins = {**admins, **admin_keys([args.deploy_role_arn])}
+        # The deploy role is an admin like the others, keyed by name; a name shared with a listed admin is
+        # refused by admin_keys (one access entry per role, a second fails with ResourceInUseException).
+        deploy = [args.deploy_role_arn] if args.deploy_role_arn is not None else []
+        admins = admin_keys([*args.admin_role_arns, *deploy])
         cluster_admission: list[pulumi.Resource] = []
         for key_name, arn in sorted(admins.items()):
             entry = aws.eks.AccessEntry(
@@ -475,7 +476,10 @@ class EksCluster(pulumi.ComponentResource):
             k8s.rbac.v1.ClusterRole(
                 f"{name}-preview-reader",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=PREVIEW_GROUP),
-                rules=preview_rules(),
+                rules=[
+                    k8s.rbac.v1.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"])
+                    for r in preview_rules()
+                ],
                 opts=in_cluster,
             )
             k8s.rbac.v1.ClusterRoleBinding(

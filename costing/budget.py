@@ -69,7 +69,9 @@ def _items(lines: list[Any], scale: Literal["min", "max"]) -> str:
 def over_budget(estimate: Estimate, budget: Budget, top: int = 3) -> list[str]:
     """One message per scale at which the estimate exceeds the budget, naming the biggest items."""
     messages = []
-    unpriced = f" ({len(estimate.unpriced)} item(s) unpriced, not included)" if estimate.unpriced else ""
+    unpriced_names = sorted({line.resource for line in estimate.unpriced})
+    names = ", ".join(unpriced_names[:5]) + (f" and {len(unpriced_names) - 5} more" if len(unpriced_names) > 5 else "")
+    unpriced = f" ({len(estimate.unpriced)} item(s) unpriced, not included: {names})" if estimate.unpriced else ""
     if estimate.max_total > budget.full_scale_usd:
         messages.append(
             f"at full scale the stack is estimated at ${estimate.max_total:,.2f}/month, over the budget of "

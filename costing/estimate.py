@@ -389,7 +389,15 @@ def _load_balancer_services(value: Any, path: str = "") -> Iterable[tuple[str, M
             yield from _load_balancer_services(inner, f"{path}[{index}]")
 
 
+UNSEEN = (
+    "props unknown: on a first preview the cluster's Kubernetes provider is not configured yet, so nothing "
+    "of this object is known; it may create a load balancer or volumes"
+)
+
+
 def _helm_release(ctx: _Context, item: Item) -> list[Line]:
+    if not item.props:
+        return [_unpriced(item, "Helm release", "?", "1", UNSEEN)]
     # A chart's Service of type LoadBalancer makes the cloud-controller-manager create a DigitalOcean LB.
     return [
         _lb_line(ctx, item, annotations, f"created by the cluster's CCM for Helm values {path}")
@@ -398,6 +406,8 @@ def _helm_release(ctx: _Context, item: Item) -> list[Line]:
 
 
 def _k8s_service(ctx: _Context, item: Item) -> list[Line]:
+    if not item.props:
+        return [_unpriced(item, "Service", "?", "1", UNSEEN)]
     spec, metadata = item.props.get("spec"), item.props.get("metadata")
     if isinstance(spec, Mapping) and spec.get("type") == "LoadBalancer":
         annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
@@ -409,6 +419,8 @@ _QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Mi|Gi|Ti)?$")
 
 
 def _k8s_pvc(ctx: _Context, item: Item) -> list[Line]:
+    if not item.props:
+        return [_unpriced(item, "volume (PVC)", "?", "1", UNSEEN)]
     spec = item.props.get("spec")
     request = spec.get("resources", {}).get("requests", {}).get("storage") if isinstance(spec, Mapping) else None
     match = _QUANTITY.match(str(request or ""))
@@ -473,17 +485,23 @@ def _refers(user: Item, prop_value: Any, target: Item, target_props: tuple[str, 
     return target.urn in user.dependencies
 
 
-def _bucket_writes_per_day(ctx: _Context, bucket: Item) -> float | None:
-    """Objects a day written by the CronJobs that use the bucket (by its name in their env, or dependency)."""
+def _bucket_writes_per_day(ctx: _Context, bucket: Item) -> float | str | None:
+    """Objects a day written by the CronJobs that use the bucket (by its name in their env, or dependency).
+
+    None: no writer; a string: why the writers' rate is unknown.
+    """
     total, found = 0.0, False
     name = bucket.props.get("bucket")
     for job in ctx.of_type(K8S_CRONJOB):
         uses = bucket.urn in job.dependencies or (isinstance(name, str) and name in repr(job.props))
         if not uses:
             continue
-        runs = _runs_per_day(_text((job.props.get("spec") or {}).get("schedule")))
+        if not job.props:
+            return f"the schedule of its writer {job.name} is unknown (a first preview: its cluster does not exist yet)"
+        schedule = _text((job.props.get("spec") or {}).get("schedule"))
+        runs = _runs_per_day(schedule)
         if runs is None:
-            return None
+            return f"cannot count the runs of its writer's schedule {schedule!r}"
         total, found = total + runs, True
     return total if found else None
 
@@ -609,8 +627,9 @@ def _aws_buckets(ctx: _Context) -> list[Line]:
         if bucket.urn in replicas:
             source, storage_class = replicas[bucket.urn]
             daily = writes.get(source.urn)
-            if daily is None:
-                lines.append(_unpriced(bucket, "S3 storage", "replica", "?", "the source's writes are unknown"))
+            if not isinstance(daily, float):
+                reason = f"replica of {source.name}: {daily or 'no writer found to size it from'}"
+                lines.append(_unpriced(bucket, "S3 storage", "replica", "?", reason))
                 continue
             lines.append(_bucket_storage(ctx, bucket, daily, storage_class, name))
             transfer = ctx.prices.get("aws.s3.replication-transfer")
@@ -632,10 +651,11 @@ def _aws_buckets(ctx: _Context) -> list[Line]:
                         urn=bucket.urn,
                     )
                 )
-        elif writes.get(bucket.urn):
-            lines.append(_bucket_storage(ctx, bucket, writes[bucket.urn] or 0.0, "STANDARD", name))
+        elif isinstance(daily := writes.get(bucket.urn), float):
+            lines.append(_bucket_storage(ctx, bucket, daily, "STANDARD", name))
         else:
-            lines.append(_unpriced(bucket, "S3 storage", "?", "?", "usage-based: no writer found to size it from"))
+            reason = daily or "usage-based: no writer found to size it from"
+            lines.append(_unpriced(bucket, "S3 storage", "?", "?", reason))
     return lines
 
 

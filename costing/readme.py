@@ -61,13 +61,22 @@ def cost_section(estimates: Mapping[str, Estimate]) -> str:
     return "\n".join(out)
 
 
-def diagram_section(stacks: list[str]) -> str:
+def diagram_section(mermaid_by_stack: Mapping[str, str]) -> str:
+    """Each stack's SVG, and its Mermaid source inline (GitHub renders it) behind a fold."""
     out = []
-    for stack in stacks:
+    for stack, mermaid in mermaid_by_stack.items():
         out += [
             f"**{stack}** ([Mermaid](docs/diagrams/{stack}.mmd), [DOT](docs/diagrams/{stack}.dot))",
             "",
             f"![{stack} architecture, generated from the evaluated program](docs/diagrams/{stack}.svg)",
+            "",
+            f"<details><summary><code>{stack}</code> as Mermaid</summary>",
+            "",
+            "```mermaid",
+            mermaid.rstrip(),
+            "```",
+            "",
+            "</details>",
             "",
         ]
     return "\n".join(out)

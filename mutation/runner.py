@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import fnmatch
 import json
 import os
 import shutil
@@ -45,24 +46,25 @@ TARGETS: dict[str, dict[str, Any]] = {
     "policies": {
         "modules": ["policies"],
         "tests": [
+            "tests/policies/test_boundaries.py",
             "tests/policies/test_resource_guards.py",
             "tests/policies/test_stack_guards.py",
-            "tests/policies/test_pack.py",
             "tests/policies/test_environment.py",
-            "tests/policies/test_boundaries.py",
+            "tests/policies/test_pack.py",
         ],
-        "skip_annotations": True,
+        "pydantic_fields": False,
     },
     "stack_config": {
         "modules": ["stack_config"],
         "tests": [
+            "tests/test_config_hardening.py",
             "tests/test_stack_config.py",
             "tests/test_apps_config.py",
-            "tests/test_eks_config.py",
             "tests/test_backup_config.py",
-            "tests/test_config_hardening.py",
+            "tests/test_eks_config.py",
+            "tests/observability/test_observability_config.py",
         ],
-        "skip_annotations": False,
+        "pydantic_fields": True,
     },
 }
 """Each folder and the behavioural tests that must kill its mutants (no whole-program runs: too slow)."""
@@ -83,6 +85,7 @@ class _Tracer:
         self.roots = tuple(str(Path(r).resolve()) + os.sep for r in roots)
         self.current = ""
         self.hits: dict[str, dict[int, set[str]]] = {}
+        self.failed: set[str] = set()
 
     def global_trace(self, frame: Any, event: str, arg: Any) -> Any:
         if event == "call" and frame.f_code.co_filename.startswith(self.roots):
@@ -99,13 +102,16 @@ class _Tracer:
 class _Selector:
     """pytest plugin: keep only the selected test ids (None keeps all); optionally trace coverage."""
 
-    def __init__(self, selected: set[str] | None, tracer: _Tracer | None = None) -> None:
+    def __init__(
+        self, selected: set[str] | None, tracer: _Tracer | None = None, skip: frozenset[str] | set[str] = frozenset()
+    ) -> None:
         self.selected = selected
         self.tracer = tracer
+        self.skip = skip
 
     def pytest_collection_modifyitems(self, session: Any, config: Any, items: list[Any]) -> None:
-        if self.selected is not None:
-            items[:] = [i for i in items if i.nodeid in self.selected]
+        keep = [i for i in items if self.selected is None or i.nodeid in self.selected]
+        items[:] = [i for i in keep if i.nodeid not in self.skip]
 
     def pytest_runtest_setup(self, item: Any) -> None:
         if self.tracer is not None:
@@ -115,6 +121,10 @@ class _Selector:
         if self.tracer is not None:
             self.tracer.current = ""
 
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if self.tracer is not None and report.failed:
+            self.tracer.failed.add(report.nodeid)
+
 
 def _purge(prefixes: Iterable[str]) -> None:
     for name in list(sys.modules):
@@ -122,11 +132,18 @@ def _purge(prefixes: Iterable[str]) -> None:
             del sys.modules[name]
 
 
-def _pytest(tests: list[str], selected: set[str] | None, tracer: _Tracer | None = None) -> int:
+def _pytest(
+    tests: list[str],
+    selected: set[str] | None,
+    tracer: _Tracer | None = None,
+    skip: frozenset[str] | set[str] = frozenset(),
+) -> int:
     import pytest  # noqa: PLC0415 - preloaded by the server
 
-    args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-o", "addopts=", "--no-header", *tests]
-    return int(pytest.main(args, plugins=[_Selector(selected, tracer)]))
+    # Without -x while tracing: the baseline run must see every test (and which ones fail).
+    stop = [] if tracer is not None else ["-x"]
+    args = [*stop, "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-o", "addopts=", "--no-header", *tests]
+    return int(pytest.main(args, plugins=[_Selector(selected, tracer, skip)]))
 
 
 def _quiet() -> None:
@@ -160,19 +177,8 @@ def _scopes(source: str) -> dict[int, tuple[int, int]]:
     return spans
 
 
-def serve(sock_path: str, modules: list[str], tests: list[str]) -> None:
-    """Answer each client with the exit code of the selected tests against the files as they are now."""
-    sys.dont_write_bytecode = True
-    for name in PRELOAD:
-        __import__(name)
-    root = Path.cwd()
-    sys.path.insert(0, str(root))
-    originals = {p: p.read_text() for m in modules for p in sorted((root / m).rglob("*.py"))}
-    statements = {p: _innermost_statement_lines(src) for p, src in originals.items()}
-    scopes = {p: _scopes(src) for p, src in originals.items()}
-    purge = ("tests", *modules)
-
-    # Coverage map, from a child (the parent never imports the target modules).
+def _coverage_map(root: Path, modules: list[str], tests: list[str]) -> tuple[dict[str, dict[int, set[str]]], set[str]]:
+    """Which tests execute which lines, from one traced run in a child (the server never imports the targets)."""
     map_file = root / ".mutation-coverage.json"
     pid = os.fork()
     if pid == 0:
@@ -185,16 +191,57 @@ def serve(sock_path: str, modules: list[str], tests: list[str]) -> None:
         code = _pytest(tests, None, tracer)
         sys.settrace(None)
         data = {f: {str(n): sorted(ids) for n, ids in lines.items()} for f, lines in tracer.hits.items()}
-        map_file.write_text(json.dumps({"code": code, "hits": data}))
+        map_file.write_text(json.dumps({"code": code, "hits": data, "failed": sorted(tracer.failed)}))
         os._exit(0)
     os.waitpid(pid, 0)
     baseline = json.loads(map_file.read_text())
-    if baseline["code"] != 0:
+    if baseline["failed"]:
+        # A test failing without any mutant cannot kill one: it is left out, and said so.
+        print(f"[mutation] left out, failing unmutated: {baseline['failed']}", file=sys.stderr)
+        (root.parent / "failing-tests.txt").write_text("\n".join(baseline["failed"]) + "\n")
+    elif baseline["code"] != 0:
         print(f"[mutation] the unmutated tests fail (exit {baseline['code']}): fix them first", file=sys.stderr)
         sys.exit(2)
-    hits: dict[str, dict[int, set[str]]] = {
-        f: {int(n): set(ids) for n, ids in lines.items()} for f, lines in baseline["hits"].items()
-    }
+    failed = set(baseline["failed"])
+    hits = {f: {int(n): set(ids) - failed for n, ids in lines.items()} for f, lines in baseline["hits"].items()}
+    return hits, failed
+
+
+def _run_child(
+    tests: list[str], purge: tuple[str, ...], chosen: set[str] | None, skip: frozenset[str] | set[str] = frozenset()
+) -> int:
+    """Exit code of the tests in a forked child that imports the target packages afresh from disk."""
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        _purge(purge)
+        _quiet()
+        os._exit(_pytest(tests, chosen, skip=skip))
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 1
+        time.sleep(0.01)
+    os.killpg(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    return 1  # a timeout kills the mutant, as cosmic-ray counts it
+
+
+def serve(sock_path: str, modules: list[str], tests: list[str]) -> None:
+    """Answer each client with the exit code of the selected tests against the files as they are now."""
+    sys.dont_write_bytecode = True
+    for name in PRELOAD:
+        __import__(name)
+    root = Path.cwd()
+    sys.path.insert(0, str(root))
+    originals = {p: p.read_text() for m in modules for p in sorted((root / m).rglob("*.py"))}
+    statements = {p: _innermost_statement_lines(src) for p, src in originals.items()}
+    scopes = {p: _scopes(src) for p, src in originals.items()}
+    purge = ("tests", *modules)
+
+    hits, failing = _coverage_map(root, modules, tests)
 
     def selection() -> tuple[set[str], bool]:
         """(tests that execute the mutated statements, whether every test must run after them)."""
@@ -225,24 +272,6 @@ def serve(sock_path: str, modules: list[str], tests: list[str]) -> None:
                     selected |= ids - {""}
         return selected, run_all
 
-    def run_child(chosen: set[str] | None) -> int:
-        child = os.fork()
-        if child == 0:
-            os.setsid()
-            _purge(purge)
-            _quiet()
-            os._exit(_pytest(tests, chosen))
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(child, os.WNOHANG)
-            if done:
-                code = os.waitstatus_to_exitcode(status)
-                return code if code >= 0 else 1
-            time.sleep(0.01)
-        os.killpg(child, signal.SIGKILL)
-        os.waitpid(child, 0)
-        return 1  # a timeout kills the mutant, as cosmic-ray counts it
-
     if os.path.exists(sock_path):
         os.unlink(sock_path)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -255,9 +284,9 @@ def serve(sock_path: str, modules: list[str], tests: list[str]) -> None:
             if conn.recv(16).strip() == b"stop":
                 break
             chosen, run_all = selection()
-            code = run_child(chosen) if chosen else 0
+            code = _run_child(tests, purge, chosen) if chosen else 0
             if code == 0 and run_all:
-                code = run_child(None)
+                code = _run_child(tests, purge, None, failing)
             conn.sendall(str(code).encode())
     server.close()
 
@@ -276,9 +305,21 @@ def client(sock_path: str) -> int:
 # Orchestration
 
 
-def _annotation_spans(source: str) -> list[tuple[int, int, int, int]]:
+def _annotation_spans(source: str, class_fields_evaluated: bool) -> list[tuple[int, int, int, int]]:
+    """Source spans of annotations Python never evaluates here.
+
+    Every module has ``from __future__ import annotations``: function signatures are never evaluated
+    (pydantic reads a validator's parameters, not their types), and neither is a variable annotation,
+    except a field of a pydantic model (``class_fields_evaluated``), which pydantic resolves at import.
+    """
     spans = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    class_bodies: set[int] = set()
+    if class_fields_evaluated:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                class_bodies.update(id(stmt) for stmt in node.body)
+    for node in ast.walk(tree):
         annotations: list[ast.expr | None] = []
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             annotations.append(node.returns)
@@ -286,7 +327,7 @@ def _annotation_spans(source: str) -> list[tuple[int, int, int, int]]:
             for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
                 if arg is not None:
                     annotations.append(arg.annotation)
-        elif isinstance(node, ast.AnnAssign):
+        elif isinstance(node, ast.AnnAssign) and id(node) not in class_bodies:
             annotations.append(node.annotation)
         for a in annotations:
             if a is not None and a.end_lineno is not None and a.end_col_offset is not None:
@@ -299,7 +340,7 @@ def _inside(start: tuple[int, int], spans: list[tuple[int, int, int, int]]) -> b
     return any((l1, c1) <= (line, col) < (l2, c2) for l1, c1, l2, c2 in spans)
 
 
-def _skip_annotations(tree: Path, db: Path) -> int:
+def _skip_annotations(tree: Path, db: Path, class_fields_evaluated: bool) -> int:
     from cosmic_ray.work_db import WorkDB, use_db  # noqa: PLC0415
     from cosmic_ray.work_item import WorkerOutcome, WorkResult  # noqa: PLC0415
 
@@ -310,7 +351,7 @@ def _skip_annotations(tree: Path, db: Path) -> int:
             for mutation in item.mutations:
                 path = str(mutation.module_path)
                 if path not in spans:
-                    spans[path] = _annotation_spans((tree / path).read_text())
+                    spans[path] = _annotation_spans((tree / path).read_text(), class_fields_evaluated)
                 if _inside(tuple(mutation.start_pos), spans[path]):
                     result = WorkResult(
                         worker_outcome=WorkerOutcome.SKIPPED, output="annotation: never evaluated at run time"
@@ -330,7 +371,7 @@ def _sample(db: Path, keep: int, seed: int) -> None:
 
     with use_db(str(db), WorkDB.Mode.open) as work_db:
         pending = sorted(item.job_id for item in work_db.pending_work_items)
-        chosen = set(random.Random(seed).sample(pending, min(keep, len(pending))))
+        chosen = set(random.Random(seed).sample(pending, min(keep, len(pending))))  # noqa: S311 - a sample
         for job_id in pending:
             if job_id not in chosen:
                 work_db.set_result(job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not sampled"))
@@ -343,21 +384,45 @@ def _equivalents() -> list[dict[str, Any]]:
 
 def _report(name: str, tree: Path, db: Path, seconds: float) -> dict[str, Any]:
     rows = sqlite3.connect(db).execute(
-        "select s.module_path, s.operator_name, s.occurrence, s.start_pos_row, r.worker_outcome, r.test_outcome, r.diff "
+        "select s.module_path, s.operator_name, s.occurrence, s.start_pos_row, s.start_pos_col, r.worker_outcome, "
+        "r.test_outcome, r.diff "
         "from mutation_specs s left join work_results r on r.job_id = s.job_id"
     )
     equivalents = _equivalents()
-    counts = {"total": 0, "killed": 0, "survived": 0, "equivalent": 0, "skipped": 0, "incompetent": 0, "pending": 0}
+    counts: dict[str, Any] = {
+        "total": 0,
+        "killed": 0,
+        "survived": 0,
+        "equivalent": 0,
+        "annotation": 0,
+        "not_judged": 0,
+        "incompetent": 0,
+        "pending": 0,
+    }
     survivors: list[str] = []
-    for module, operator, occurrence, line, worker, test, diff in rows:
+    spans: dict[str, list[tuple[int, int, int, int]]] = {}
+    fields_evaluated = TARGETS[name]["pydantic_fields"]
+    for module, operator, occurrence, line, col, worker_outcome, test_outcome, diff in rows:
+        # cosmic-ray stores its enums by name (NORMAL, SURVIVED, ...).
+        worker, test = (worker_outcome or "").lower() or None, (test_outcome or "").lower() or None
         counts["total"] += 1
-        if worker is None:
-            counts["pending"] += 1
+        if module not in spans:
+            spans[module] = _annotation_spans((tree / module).read_text(), fields_evaluated)
+        if _inside((line, col), spans[module]):
+            # An annotation never evaluated (also when an older run executed it).
+            counts["annotation"] += 1
         elif worker == "skipped":
-            counts["skipped"] += 1
+            counts["not_judged"] += 1  # not in the sample, or not reached before the run was stopped
+        elif worker is None:
+            counts["pending"] += 1
         elif test == "survived":
             text = (tree / module).read_text().splitlines()[line - 1].strip()
-            if any(e["module"] == module and e["operator"] == operator and e["line"] == text for e in equivalents):
+            if any(
+                fnmatch.fnmatch(module, e["module"])
+                and fnmatch.fnmatch(operator, e["operator"])
+                and (fnmatch.fnmatchcase(text, e["line"]) if e.get("glob") else e["line"] == text)
+                for e in equivalents
+            ):
                 counts["equivalent"] += 1
             else:
                 counts["survived"] += 1
@@ -374,13 +439,37 @@ def _report(name: str, tree: Path, db: Path, seconds: float) -> dict[str, Any]:
     return counts
 
 
-def run_target(name: str, source: Path, out: Path, python: str, sample: int = 0, seed: int = 17) -> dict[str, Any]:
+def _forget_survivors(db: Path) -> int:
+    """Judge the survivors of an earlier run again (``--rejudge``, the tests may have changed); mutants the
+    earlier run never reached (it was stopped) stay out, so the judged set is still the same random sample."""
+    from cosmic_ray.work_db import WorkDB, use_db  # noqa: PLC0415
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult  # noqa: PLC0415
+
+    with use_db(str(db), WorkDB.Mode.open) as work_db:
+        for item in list(work_db.pending_work_items):
+            work_db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not reached"))
+    with sqlite3.connect(db) as conn:
+        count = conn.execute("delete from work_results where test_outcome = 'SURVIVED'").rowcount
+    return int(count)
+
+
+def run_target(
+    name: str, source: Path, out: Path, python: str, *, sample: int = 0, seed: int = 17, rejudge: bool = False
+) -> dict[str, Any]:
+    """Mutate one folder in a fresh copy of the tree; ``rejudge`` keeps the session and retries its survivors."""
     spec = TARGETS[name]
     work = out / name
     tree = work / "tree"
-    if work.exists():
-        shutil.rmtree(work)
-    shutil.copytree(source, tree, ignore=COPY_IGNORE, symlinks=True)
+    db = work / "session.sqlite"
+    if rejudge and db.exists():
+        # The session's mutants are positions in the sources its tree was copied from: keep those
+        # sources, take the current tests (a test that fails on the kept sources is left out).
+        shutil.rmtree(tree / "tests")
+        shutil.copytree(source / "tests", tree / "tests", ignore=COPY_IGNORE, symlinks=True)
+    else:
+        if work.exists():
+            shutil.rmtree(work)
+        shutil.copytree(source, tree, ignore=COPY_IGNORE, symlinks=True)
     tests = [t for t in spec["tests"] if (tree / t).exists()]
     sock = str(work / "server.sock")
     config = work / "cosmic-ray.toml"
@@ -392,12 +481,15 @@ def run_target(name: str, source: Path, out: Path, python: str, sample: int = 0,
         f'test-command = "{python} {Path(__file__).resolve()} client {sock}"\n\n'
         '[cosmic-ray.distributor]\nname = "local"\n'
     )
-    db = work / "session.sqlite"
     started = time.monotonic()
-    subprocess.run([python, "-m", "cosmic_ray.cli", "init", str(config), str(db)], cwd=tree, check=True)
-    skipped = _skip_annotations(tree, db) if spec["skip_annotations"] else 0
-    if sample:
-        _sample(db, sample, seed)
+    if rejudge and db.exists():
+        print(f"[mutation] {name}: {_forget_survivors(db)} survivors to judge again", flush=True)
+        skipped = 0
+    else:
+        subprocess.run([python, "-m", "cosmic_ray.cli", "init", str(config), str(db)], cwd=tree, check=True)
+        skipped = _skip_annotations(tree, db, spec["pydantic_fields"])
+        if sample:
+            _sample(db, sample, seed)
     server = subprocess.Popen(
         [python, str(Path(__file__).resolve()), "serve", sock, *spec["modules"], "--", *tests],
         cwd=tree,
@@ -432,6 +524,12 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["client"]:
         return client(argv[1])
+    if argv[:1] == ["report"]:
+        # Recount an existing session: python mutation/runner.py report <out> <target> [seconds]
+        work = Path(argv[1]) / argv[2]
+        seconds = float(argv[3]) if len(argv) > 3 else 0.0
+        print(json.dumps(_report(argv[2], work / "tree", work / "session.sqlite", seconds), indent=2))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     parser.add_argument("--jobs", type=int, default=2)
@@ -439,6 +537,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=HERE.parent / "build" / "mutation")
     parser.add_argument("--sample", type=int, default=0, help="mutants per folder to run (0: all)")
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument(
+        "--rejudge", action="store_true", help="keep the last session, run its survivors (and pending) again"
+    )
     args = parser.parse_args(argv)
     python = sys.executable
     args.out.mkdir(parents=True, exist_ok=True)
@@ -446,8 +547,13 @@ def main(argv: list[str]) -> int:
         # One process per folder, each in its own tree.
         procs = [
             subprocess.Popen(
-                [python, __file__, "--targets", t, "--jobs", "1", "--source", str(args.source), "--out", str(args.out)]
-                + ["--sample", str(args.sample), "--seed", str(args.seed)]
+                [
+                    python,
+                    __file__,
+                    *("--targets", t, "--jobs", "1", "--source", str(args.source), "--out", str(args.out)),
+                    *("--sample", str(args.sample), "--seed", str(args.seed)),
+                    *(["--rejudge"] if args.rejudge else []),
+                ]
             )
             for t in args.targets
         ]
@@ -456,13 +562,22 @@ def main(argv: list[str]) -> int:
     else:
         codes = [0]
         results = {
-            t: run_target(t, args.source.resolve(), args.out.resolve(), python, args.sample, args.seed)
+            t: run_target(
+                t,
+                args.source.resolve(),
+                args.out.resolve(),
+                python,
+                sample=args.sample,
+                seed=args.seed,
+                rejudge=args.rejudge,
+            )
             for t in args.targets
         }
     for name, counts in results.items():
         print(
             f"[mutation] {name}: {counts['score']}% killed ({counts['killed']} killed, {counts['survived']} survived, "
-            f"{counts['equivalent']} equivalent, {counts['skipped']} skipped, {counts['incompetent']} incompetent, "
+            f"{counts['equivalent']} equivalent, {counts['annotation']} in annotations, "
+            f"{counts['not_judged']} not judged, {counts['incompetent']} incompetent, "
             f"{counts['total']} mutants) in {counts['seconds']} s; survivors: {args.out / name / 'survivors.txt'}"
         )
     return max(codes)

@@ -32,7 +32,8 @@ def live_prices() -> dict[str, float]:
         [sys.executable, "-m", "costing.live"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
     )
     if done.returncode != 0:
-        print(f"cost: live prices unavailable, using the table ({done.stderr.strip()[-300:]})", file=sys.stderr)
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        print(f"cost: live prices unavailable, using the table ({reason})", file=sys.stderr)
         return {}
     return {str(k): float(v) for k, v in json.loads(done.stdout).items()}
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from costing import estimate  # noqa: E402
 from costing.evaluate import STACKS, items_of, run_stack  # noqa: E402
 from costing.readme import cost_section, diagram_section, replace_section  # noqa: E402
-from diagram import build  # noqa: E402
+from diagram import build, mermaid  # noqa: E402
 from diagram.publish import stale, write  # noqa: E402
 
 README = ROOT / "README.md"
@@ -27,7 +27,8 @@ README = ROOT / "README.md"
 def readme_text(runs: dict[str, Any], current: str) -> str:
     estimates = {stack: estimate(items_of(run)) for stack, run in runs.items()}
     text = replace_section(current, "cost", cost_section(estimates))
-    return replace_section(text, "diagrams", diagram_section(list(runs)))
+    diagrams = {stack: mermaid(build(stack, run.resources)) for stack, run in runs.items()}
+    return replace_section(text, "diagrams", diagram_section(diagrams))
 
 
 def main() -> int:

@@ -23,6 +23,7 @@ from .base import StrictModel
 from .credentials import credential_shape, names_credential
 from .infra import environment_of
 from .secrets import SECRETS_BY_KEY
+from .stack_files import load_unique
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """Catalog paths are relative to the repository root (where Pulumi.yaml lives)."""
@@ -370,9 +371,12 @@ class AppsConfig(StrictModel):
         if not path.is_relative_to(REPO_ROOT) or not path.is_file():
             raise ValueError(f"catalog file {value!r} not found under the repository root")
         try:
-            loaded = yaml.safe_load(path.read_text())
+            loaded, duplicates = load_unique(path.read_text())
         except yaml.YAMLError as exc:
             raise ValueError(f"catalog file {value!r} is not valid YAML: {exc}") from None
+        if duplicates:
+            repeated = ", ".join(f"{d.path} (lines {d.first_line} and {d.line})" for d in duplicates)
+            raise ValueError(f"catalog file {value!r} repeats {repeated}; YAML keeps the last silently: merge them")
         if not isinstance(loaded, dict):
             raise ValueError(f"catalog file {value!r} must hold a mapping")
         return loaded

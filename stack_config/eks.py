@@ -14,13 +14,14 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from guardrails import EKS_MAX_POOL_CPU, EKS_MAX_TOTAL_CPU, EKS_MIN_KUBERNETES_MINOR, per_environment
+
 from .backup import AWS_REGIONS
 from .base import StrictModel
 from .infra import _DNS_LABEL, _LABEL_KEY, _LABEL_VALUE, KUBERNETES_MINORS, _private_network, environment_of
 
-MIN_KUBERNETES_MINOR = 34
-"""Oldest minor still in EKS standard support (14 months from its EKS release; 1.33's ended in mid-2026);
-older ones bill extended support (6x the control-plane fee). Raise it as minors age out."""
+MIN_KUBERNETES_MINOR = EKS_MIN_KUBERNETES_MINOR
+"""guardrails.py's floor, shared with the eks-version-floor guard."""
 
 LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -83,9 +84,9 @@ class EksNodePool(StrictModel):
     )
     cpu_limit: int = Field(
         ge=1,
-        le=4096,
         description="vCPUs all nodes of this pool may add up to; Karpenter launches nothing beyond it. "
-        "The pool's budget: required, no default.",
+        f"The pool's budget: required, no default; at most {EKS_MAX_POOL_CPU['staging']} in staging, "
+        f"{EKS_MAX_POOL_CPU['production']} in production (the eks-node-pool-cpu-limit guard's caps).",
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Node labels. Default: none.")
     taints: list[EksTaint] = Field(default_factory=list, description="Node taints. Default: none.")
@@ -104,6 +105,18 @@ class EksNodePool(StrictModel):
             raise ValueError(
                 "production pools keep on-demand capacity, so a wave of spot reclaims cannot empty the pool: "
                 "add on-demand to capacityTypes (spot may stay alongside it)"
+            )
+        return value
+
+    @field_validator("cpu_limit")
+    @classmethod
+    def _pool_cap(cls, value: int, info: ValidationInfo) -> int:
+        environment = environment_of(info)
+        cap = per_environment(EKS_MAX_POOL_CPU, environment)
+        if value > cap:
+            raise ValueError(
+                f"{value} vCPUs is over the {environment or 'production'} cap of {cap} per pool (guardrails.py, "
+                "shared with the eks-node-pool-cpu-limit guard): lower cpuLimit, or split the pool"
             )
         return value
 
@@ -225,10 +238,12 @@ class EksConfig(StrictModel):
         description="Retention of the control-plane logs in CloudWatch, one of the periods CloudWatch accepts "
         "(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...). Default: 90.",
     )
-    max_total_cpu: int = Field(
-        default=512,
+    max_total_cpu: int | None = Field(
+        default=None,
         ge=1,
-        description="Budget cap: the cpuLimit of all node pools together may not exceed it. Default: 512 vCPUs.",
+        description="Budget cap: the cpuLimit of all node pools together may not exceed it. At most, and by "
+        f"default, the environment's cap: {EKS_MAX_TOTAL_CPU['staging']} vCPUs in staging, "
+        f"{EKS_MAX_TOTAL_CPU['production']} in production (the stack-eks-cpu-budget guard's).",
     )
     node_pools: dict[str, EksNodePool] = Field(
         default_factory=_default_node_pools,
@@ -351,6 +366,18 @@ class EksConfig(StrictModel):
             raise ValueError(f"list each security group once, not {value}")
         return value
 
+    @field_validator("max_total_cpu")
+    @classmethod
+    def _total_cap(cls, value: int | None, info: ValidationInfo) -> int | None:
+        environment = environment_of(info)
+        cap = per_environment(EKS_MAX_TOTAL_CPU, environment)
+        if value is not None and value > cap:
+            raise ValueError(
+                f"{value} vCPUs is over the {environment or 'production'} cap of {cap} (guardrails.py, shared "
+                "with the stack-eks-cpu-budget guard): lower it, or raise the cap there once the budget owner agrees"
+            )
+        return value
+
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
@@ -370,8 +397,9 @@ class EksConfig(StrictModel):
             raise ValueError(f"{reserved} are Auto Mode's built-in pools, managed by EKS: rename the pool")
         if not any(all(t.effect == "PreferNoSchedule" for t in p.taints) for p in value.values()):
             raise ValueError("at least one pool must be untainted, or ordinary workloads have nowhere to run")
-        total, cap = sum(p.cpu_limit for p in value.values()), info.data.get("max_total_cpu")
-        if cap is not None and total > cap:
+        total = sum(p.cpu_limit for p in value.values())
+        cap = info.data.get("max_total_cpu") or per_environment(EKS_MAX_TOTAL_CPU, environment_of(info))
+        if total > cap:
             raise ValueError(
                 f"the pools' cpuLimit add up to {total} vCPUs, over eks.maxTotalCpu ({cap}): lower a pool's "
                 "cpuLimit, or raise maxTotalCpu once the budget owner agrees"

@@ -22,7 +22,9 @@ EKS_ENABLED = {
         "deployRoleArn": "arn:aws:iam::123456789012:role/platform-deploy",
         "previewRoleArn": "arn:aws:iam::123456789012:role/platform-preview",
         "apiIngressCidrs": ["10.200.0.0/24"],
-    }
+    },
+    # EKS's pools at their caps cost several times the DOKS stack: a stack that enables it states its budget.
+    "budget": {"fullScaleUsd": 10000, "minScaleUsd": 1500},
 }
 """The opt-in EKS target switched on, as a production stack file would (the committed ones leave it off)."""
 

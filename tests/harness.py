@@ -579,6 +579,7 @@ def is_unknown(value: Any) -> bool:
 
 
 __all__ = [
+    "INVOKES",
     "KUBECONFIG",
     "PROGRAM",
     "ROOT",
@@ -589,12 +590,11 @@ __all__ = [
     "Resource",
     "StackRun",
     "component_run",
-    "fake_resource_id",
-    "outputs_for",
-    "INVOKES",
     "deep_merge",
+    "fake_resource_id",
     "find",
     "is_unknown",
+    "outputs_for",
     "resource_pb2",
     "run",
     "run_main",

@@ -61,6 +61,10 @@ def wire(value: Any) -> Any:
         return {str(k): wire(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [wire(v) for v in value]
+    if isinstance(value, str) and len(value) > 1 and value != UNKNOWN_STRING_VALUE:
+        # A fresh string, as protobuf decoding makes it: never the interned literal a guard compares
+        # against, so a guard that compared by identity (`is`) instead of equality would fail here.
+        return (value + " ")[:-1]
     return value
 
 

@@ -14,19 +14,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import BaseModel, ValidationError
 
-from stack_config import ConfigError, StackConfig, load, stack_files
-from stack_config.apps import Autoscaling, HttpGet, Probe, QueueTrigger, Service, ServiceOverride
+from stack_config import ConfigError, StackConfig, apps, load, loader, stack_files
+from stack_config.apps import (
+    Autoscaling,
+    HttpGet,
+    Probe,
+    QueueTrigger,
+    Service,
+    ServiceOverride,
+    cpu_millis,
+    memory_mib,
+)
 from stack_config.backup import BackupConfig
 from stack_config.base import Problem
+from stack_config.budget import BudgetConfig
 from stack_config.credentials import REDACTED, credential_shape, redact, redact_text
-from stack_config.edge import AddonsConfig, EdgeConfig, LoadBalancerConfig
+from stack_config.edge import AddonsConfig, ChartVersions, EdgeConfig, LoadBalancerConfig
 from stack_config.eks import EksConfig, EksNodePool
 from stack_config.infra import (
     CacheConfig,
     ClusterConfig,
     MonitoringConfig,
+    NetworkConfig,
     NodePool,
     PostgresConfig,
     SystemPool,
@@ -41,6 +53,8 @@ GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2
 DO_TOKEN = "dop_v1_" + "0123456789abcdef" * 4
 AWS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
 SLACK_TOKEN = "xoxb-1234567890-abcdefghij"
+ARABIC_0200 = "\u0660\u0662:\u0660\u0660"
+"""02:00 in Arabic-Indic digits, which Python's \\d matches."""
 
 
 def base_config(stack: str) -> dict[str, Any]:
@@ -161,12 +175,36 @@ BAD_INPUTS: list[tuple[str, str, Any, str, str]] = [
     ("staging", "tenant.displayName", "", "platform:tenant.displayName", "at least 1 character"),
     ("staging", "tenant.displayName", "x" * 10_000, "platform:tenant.displayName", "at most 80 characters"),
     ("staging", "tenant.displayName", "   ", "platform:tenant.displayName", "not blank"),
-    ("staging", "cluster.maintenance.startTime", "\u0660\u0662:\u0660\u0660", "platform:cluster.maintenance.startTime", "HH:MM"),
+    (
+        "staging",
+        "cluster.maintenance.startTime",
+        "\u0660\u0662:\u0660\u0660",
+        "platform:cluster.maintenance.startTime",
+        "HH:MM",
+    ),
     ("staging", "cluster.versionPrefix", "1.\u0663\u0665.", "platform:cluster.versionPrefix", "minor prefix"),
     ("staging", "eks.kubernetesVersion", "1.\u0663\u0665", "platform:eks.kubernetesVersion", "Kubernetes minor"),
-    ("staging", "postgres.maintenance.hour", "\u0660\u0662:\u0660\u0660", "platform:postgres.maintenance.hour", "HH:MM"),
-    ("staging", "observability.alertEmails", "ops@nichediscovery.com", "platform:observability.alertEmails", "YAML list"),
-    ("staging", "cluster.pools.general.minNodes", "two", "platform:cluster.pools.general.minNodes", "pulumi config set"),
+    (
+        "staging",
+        "postgres.maintenance.hour",
+        "\u0660\u0662:\u0660\u0660",
+        "platform:postgres.maintenance.hour",
+        "HH:MM",
+    ),
+    (
+        "staging",
+        "observability.alertEmails",
+        "ops@nichediscovery.com",
+        "platform:observability.alertEmails",
+        "YAML list",
+    ),
+    (
+        "staging",
+        "cluster.pools.general.minNodes",
+        "two",
+        "platform:cluster.pools.general.minNodes",
+        "pulumi config set",
+    ),
     (
         "staging",
         "apps.config.DATABASE_URL",
@@ -252,7 +290,9 @@ def test_eks_ranges_of_two_stacks_clash_only_while_both_are_enabled(
     assert not stack_files.overlaps("not a range", "10.0.0.0/8")
 
 
-def test_other_stack_files_that_are_not_stack_configs_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_stack_files_that_are_not_stack_configs_are_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "Pulumi.broken.yaml").write_text("config: [unclosed\n")
     (tmp_path / "Pulumi.empty.yaml").write_text("")
     (tmp_path / "Pulumi.list.yaml").write_text("config: [1, 2]\n")
@@ -357,7 +397,11 @@ def test_the_plaintext_secret_problem_never_shows_the_value() -> None:
         ({"cluster": {"pools": ["general"]}}, "platform:cluster.pools", "a YAML mapping"),
         ({"monitoring": {"adminCidrs": "10.0.0.0/8"}}, "platform:monitoring.adminCidrs", "a YAML list"),
         ({"tenant": {"name": 7}}, "platform:tenant.name", "--path 'tenant.name' 'text'"),
-        ({"postgres": {"version": "14"}}, "platform:postgres.version", "set an allowed value in Pulumi.production.yaml"),
+        (
+            {"postgres": {"version": "14"}},
+            "platform:postgres.version",
+            "set an allowed value in Pulumi.production.yaml",
+        ),
         ({"tenant": {"displayName": None}}, "platform:tenant.displayName", "set it in Pulumi.production.yaml"),
     ],
 )
@@ -437,15 +481,21 @@ BOUNDS: list[tuple[type[BaseModel], str, int, int | None, str | None]] = [
     (ServiceOverride, "minReplicas", 1, None, None),
     (ServiceOverride, "maxReplicas", 1, None, None),
     (BackupConfig, "retentionDays", 180, 3650, None),
-    (BackupConfig, "noncurrentDays", 1, 365, None),
+    (BackupConfig, "noncurrentDays", 1, 90, None),  # guardrails.BACKUP_MAX_NONCURRENT_DAYS
     (BackupConfig, "objectLockDays", 1, None, None),
     (EksConfig, "availabilityZones", 2, 3, "staging"),
     (EksConfig, "maxTotalCpu", 1, None, None),
-    (EksNodePool, "cpuLimit", 1, 4096, None),
+    (EksConfig, "maxTotalCpu", 1, 128, "staging"),
+    (EksConfig, "maxTotalCpu", 1, 512, "production"),
+    (EksNodePool, "cpuLimit", 1, 256, None),  # guardrails.EKS_MAX_POOL_CPU, production's (no environment)
+    (EksNodePool, "cpuLimit", 1, 64, "staging"),
+    (EksNodePool, "cpuLimit", 1, 256, "production"),
 ]
 
 
-@pytest.mark.parametrize(("model", "field", "low", "high", "environment"), BOUNDS, ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize(
+    ("model", "field", "low", "high", "environment"), BOUNDS, ids=lambda v: getattr(v, "__name__", v)
+)
 def test_numeric_bounds_hold_on_both_sides(
     model: type[BaseModel], field: str, low: int, high: int | None, environment: str | None
 ) -> None:
@@ -522,3 +572,257 @@ def test_the_resolved_config_matches_its_golden_file(stack: str) -> None:
         path.write_text(text)
     assert path.exists(), f"missing {path}: run with UPDATE_GOLDEN=1 and review it"
     assert text == path.read_text(), f"{path} differs: run with UPDATE_GOLDEN=1 and review the diff"
+
+
+def test_a_catalog_file_that_repeats_a_key_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (ROOT / "tenants" / "niche-discovery.yaml").read_text()
+    (tmp_path / "tenants").mkdir()
+    (tmp_path / "tenants" / "dup.yaml").write_text(text + "registry: registry.digitalocean.com/other\n")
+    monkeypatch.setattr(apps, "REPO_ROOT", tmp_path)
+    error = refused("staging", {"apps": {"catalog": "tenants/dup.yaml"}})
+    message = problem(error, "platform:apps.catalog").message
+    assert "repeats registry (lines" in message and "merge them" in message
+
+
+CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557]
+CLOUDWATCH_RETENTION_DAYS += [2922, 3288, 3653]
+"""The periods CloudWatch Logs' PutRetentionPolicy accepts (AWS API reference), 0 (never expire) left out."""
+
+
+@pytest.mark.parametrize("days", CLOUDWATCH_RETENTION_DAYS)
+def test_every_cloudwatch_retention_period_is_accepted_and_its_neighbours_are_not(days: int) -> None:
+    assert errors_at(EksConfig, "logRetentionDays", days) == []
+    for neighbour in (days - 1, days + 1):
+        if neighbour not in CLOUDWATCH_RETENTION_DAYS:
+            assert errors_at(EksConfig, "logRetentionDays", neighbour) != [], neighbour
+    assert errors_at(EksConfig, "logRetentionDays", 0) != []
+
+
+def test_an_enabled_eks_range_is_checked_against_the_other_stacks_enabled_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging = outcome("staging")
+    assert isinstance(staging, StackConfig)
+    with_eks = staging.model_copy(update={"eks": staging.eks.model_copy(update={"enabled": True})})
+    (tmp_path / "Pulumi.production.yaml").write_text(
+        (ROOT / "Pulumi.production.yaml").read_text() + "  platform:eks:\n    enabled: true\n"
+    )
+    monkeypatch.setattr(stack_files, "ROOT", tmp_path)
+    assert loader._cross_stack_problems("staging", staging) == []
+    problems = loader._cross_stack_problems("staging", with_eks)
+    assert [(p.key, p.value) for p in problems] == [("platform:eks.vpcCidr", "10.100.0.0/16")]
+    assert "overlaps eks.vpcCidr 10.100.0.0/16 of stack 'production' (Pulumi.production.yaml)" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "accepted", "refused"),
+    [
+        (NetworkConfig, "vpcCidr", ["10.0.0.0/16", "10.0.0.0/24"], ["10.0.0.0/15", "10.0.0.0/25"]),
+        (EksConfig, "vpcCidr", ["10.100.0.0/16", "10.100.0.0/20"], ["10.100.0.0/15", "10.100.0.0/21"]),
+    ],
+)
+def test_network_prefix_lengths_hold_on_both_sides(
+    model: type[BaseModel], field: str, accepted: list[str], refused: list[str]
+) -> None:
+    for cidr in accepted:
+        assert errors_at(model, field, cidr) == [], cidr
+    for cidr in refused:
+        assert errors_at(model, field, cidr) != [], cidr
+
+
+def test_a_version_that_does_not_exist_is_named_in_the_message() -> None:
+    assert errors_at(ClusterConfig, "versionPrefix", "1.99.") == [
+        "Value error, Kubernetes 1.99 does not exist yet (newest: 1.37); use a released minor such as '1.35.'"
+    ]
+
+
+@pytest.mark.parametrize("policy", ["allkeys_lru", "allkeys_random", "volatile_lru", "volatile_random", "volatile_ttl"])
+def test_every_evicting_policy_is_refused_for_the_broker(policy: str) -> None:
+    assert errors_at(CacheConfig, "evictionPolicy", policy) != []
+    assert errors_at(CacheConfig, "evictionPolicy", "noeviction") == []
+
+
+ADDON_SUPPORT = {
+    "keda": {"2.17": (30, 32), "2.18": (31, 33), "2.19": (32, 34), "2.20": (33, 35), "2.21": (34, 36)},
+    "certManager": {"1.18": (29, 33), "1.19": (31, 35), "1.20": (32, 35), "1.21": (33, 36)},
+}
+"""The add-ons' Kubernetes support windows (KEDA's and cert-manager's own matrices), as recorded."""
+
+
+@pytest.mark.parametrize(
+    ("chart", "release", "low", "high"),
+    [(c, r, lo, hi) for c, releases in ADDON_SUPPORT.items() for r, (lo, hi) in releases.items()],
+)
+def test_each_addon_release_supports_exactly_its_recorded_kubernetes_minors(
+    chart: str, release: str, low: int, high: int
+) -> None:
+    charts = ChartVersions.model_validate({chart: f"{release}.0"})
+
+    def refused_at(minor: int) -> bool:
+        return any(p.startswith(f"charts.{chart} ") for p in charts.unsupported_at(minor))
+
+    assert not refused_at(low) and not refused_at(high)
+    assert refused_at(low - 1) and refused_at(high + 1)
+
+
+def test_an_unsupported_addon_names_the_releases_that_fit() -> None:
+    charts = ChartVersions.model_validate({"certManager": "v1.18.2", "keda": "2.20.2"})
+    assert charts.unsupported_at(35) == [
+        "charts.certManager v1.18.2 supports Kubernetes 1.29-1.33, not the cluster's 1.35: pin a 1.19 or 1.20 "
+        "or 1.21 release"
+    ]
+    assert charts.unsupported_at(40) == [
+        "charts.keda 2.20.2 supports Kubernetes 1.33-1.35, not the cluster's 1.40: pin a newer release",
+        "charts.certManager v1.18.2 supports Kubernetes 1.29-1.33, not the cluster's 1.40: pin a newer release",
+    ]
+    unrecorded = ChartVersions.model_validate({"keda": "2.99.0"}).unsupported_at(35)
+    assert unrecorded[0].startswith("charts.keda 2.99.0 has no recorded Kubernetes support range")
+
+
+def test_a_key_repeated_outside_the_config_block_is_named_by_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "encryptionsalt: a\nencryptionsalt: b\n" + (ROOT / "Pulumi.staging.yaml").read_text()
+    (tmp_path / "Pulumi.staging.yaml").write_text(text)
+    shutil.copy(ROOT / "Pulumi.production.yaml", tmp_path / "Pulumi.production.yaml")
+    monkeypatch.setattr(stack_files, "ROOT", tmp_path)
+    found = problem(refused("staging"), "Pulumi.staging.yaml:encryptionsalt")
+    assert (found.value, "lines 1 and 2") == ("line 2", found.message[found.message.index("lines") :][:13])
+
+
+def test_credential_names_are_read_from_the_last_segment_of_a_dotted_key() -> None:
+    assert redact("x", "platform:apps.config.DB_PASSWORD") == REDACTED
+    assert redact("x", "platform:cluster.size") == "x"
+    assert redact("x", "password.size") == "x"
+    assert redact("x", "apps:config") == "x"
+
+
+@pytest.mark.parametrize("field", ["fullScaleUsd", "minScaleUsd"])
+def test_budget_amounts_must_be_positive(field: str) -> None:
+    assert errors_at(BudgetConfig, field, 0.01, "staging") == []
+    assert errors_at(BudgetConfig, field, 0, "staging") != []
+    assert errors_at(BudgetConfig, field, -1, "staging") != []
+
+
+def test_the_minimum_scale_budget_may_equal_but_not_exceed_the_full_scale_one() -> None:
+    assert BudgetConfig.model_validate({"fullScaleUsd": 100, "minScaleUsd": 100}).min_scale_usd == 100
+    with pytest.raises(ValidationError, match="exceeds the full-scale budget"):
+        BudgetConfig.model_validate({"fullScaleUsd": 100, "minScaleUsd": 100.5})
+
+
+@pytest.mark.parametrize(("quantity", "mib"), [("512Mi", 512), ("2Gi", 2048), ("1024Ki", 1), ("1Mi", 1)])
+def test_memory_quantities_in_mebibytes(quantity: str, mib: float) -> None:
+    assert memory_mib(quantity) == mib
+
+
+@pytest.mark.parametrize(("quantity", "millis"), [("250m", 250), ("1", 1000), ("0.5", 500), ("2", 2000)])
+def test_cpu_quantities_in_millicores(quantity: str, millis: int) -> None:
+    assert cpu_millis(quantity) == millis
+
+
+def test_catalog_model_defaults() -> None:
+    probe = Probe.model_validate({"exec": ["true"]})
+    assert (probe.initial_delay_seconds, probe.period_seconds, probe.timeout_seconds, probe.failure_threshold) == (
+        10,
+        10,
+        5,
+        3,
+    )
+    queue = QueueTrigger.model_validate({"name": "q"})
+    assert (queue.tasks_per_replica, queue.activation_tasks) == (10, 0)
+
+
+def test_a_misspelt_size_lists_at_most_five_close_matches() -> None:
+    assert errors_at(NodePool, "size", "s-2vcpu-99gb") == [
+        "Value error, 's-2vcpu-99gb' is not a valid droplet size (the set comes from pulumi-digitalocean's enums). "
+        "Close matches: s-2vcpu-2gb, s-2vcpu-2gb-90gb-intel, s-2vcpu-2gb-amd, s-2vcpu-2gb-intel, s-2vcpu-4gb."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("regions", "environment", "ok"),
+    [
+        (["us_east"], "staging", True),
+        (["us_east"], "production", False),
+        (["us_east", "eu_west"], "production", True),
+        (["us_east", "us_east"], "staging", False),
+        ([], "staging", False),
+    ],
+)
+def test_uptime_regions(regions: list[str], environment: str, ok: bool) -> None:
+    assert (errors_at(ObservabilityConfig, "uptimeRegions", regions, environment) == []) is ok
+
+
+@pytest.mark.parametrize("which", ["liveness", "readiness"])
+def test_an_http_probe_of_a_service_without_a_port_needs_its_own(which: str) -> None:
+    quantities = {"cpu": "100m", "memory": "128Mi"}
+    probes = {"liveness": {"exec": ["true"]}, "readiness": {"exec": ["true"]}}
+    probes[which] = {"httpGet": {"path": "/health"}}
+    service = {"image": "api", "resources": {"requests": quantities, "limits": quantities}, **probes}
+    with pytest.raises(ValidationError, match=f"{which}.httpGet needs a port"):
+        Service.model_validate(service)
+    probes[which] = {"httpGet": {"path": "/health", "port": 8080}}
+    assert Service.model_validate({**service, **probes}).port is None
+
+
+def test_a_backup_image_tag_other_than_latest_is_pinned() -> None:
+    for image in ("registry.example/x/pg-backup:v17", "registry.example/x/pg-backup:main-2026"):
+        assert errors_at(BackupConfig, "image", image) == [], image
+    assert errors_at(BackupConfig, "image", "registry.example/x/pg-backup:latest") != []
+
+
+def test_an_error_without_problems_counts_them_in_the_plural() -> None:
+    assert ConfigError("staging", []).render().startswith("Stack 'staging' has 0 configuration problems;")
+
+
+def test_credential_urls_are_found_whatever_the_case_of_their_scheme() -> None:
+    assert redact_text("HTTPS://deploy:s3cr3t@git.example/x") == "HTTPS://<redacted>@git.example/x"
+
+
+def test_staging_without_a_subdomain_is_refused_through_the_loader() -> None:
+    # Through the loader, the environment is the string the engine handed over, not an interned literal.
+    error = refused("staging", {"edge": {"subdomain": None}})
+    assert "staging must set a subdomain" in problem(error, "platform:edge.subdomain").message
+
+
+@pytest.mark.parametrize(
+    ("field", "accepted", "refused"),
+    [
+        ("clusterSubnet", ["10.111.0.0/16", "10.111.0.0/20"], ["10.110.0.0/15", "10.111.0.0/21"]),
+        ("serviceSubnet", ["10.112.0.0/16", "10.112.0.0/24"], ["10.112.0.0/15", "10.112.0.0/25"]),
+    ],
+)
+def test_cluster_subnet_prefix_lengths_hold_on_both_sides(field: str, accepted: list[str], refused: list[str]) -> None:
+    for cidr in accepted:
+        assert errors_at(NetworkConfig, field, cidr) == [], cidr
+    for cidr in refused:
+        assert errors_at(NetworkConfig, field, cidr) != [], cidr
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_the_loaded_config_knows_whether_it_is_production(stack: str) -> None:
+    result = outcome(stack)
+    assert isinstance(result, StackConfig)
+    assert result.is_production is (stack == "production")
+
+
+@pytest.mark.parametrize(
+    ("enabled", "counted"), [(True, True), (1, True), ("true", True), (False, False), ("no", False)]
+)
+def test_an_eks_range_counts_when_pydantic_would_read_enabled_as_true(enabled: Any, counted: bool) -> None:
+    ranges = stack_files.ranges_of({"platform:eks": {"enabled": enabled}})
+    assert (stack_files.Range("eks.vpcCidr", "10.100.0.0/16") in ranges) is counted
+
+
+def test_the_smallest_memory_quantity_is_accepted() -> None:
+    from stack_config.apps import Quantities  # noqa: PLC0415
+
+    assert errors_at(Quantities, "memory", "1Mi") == []
+    assert errors_at(Quantities, "memory", "0Mi") != []
+
+
+def test_allow_from_a_service_the_catalog_does_not_define_is_refused() -> None:
+    catalog = yaml.safe_load((ROOT / "tenants" / "niche-discovery.yaml").read_text())
+    catalog["services"]["frontend"]["allowFrom"] = ["ghost"]
+    with pytest.raises(ValidationError, match=r"frontend.allowFrom names \['ghost'\]"):
+        Catalog.model_validate(catalog)

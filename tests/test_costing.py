@@ -156,6 +156,26 @@ def test_a_value_unknown_at_preview_is_unpriced_not_zero() -> None:
     assert result.unpriced == [line]
 
 
+def test_kubernetes_objects_unknown_at_a_first_preview_are_unpriced_not_free() -> None:
+    """On a real first preview the cluster's provider is unconfigured: a policy sees no props at all."""
+    result = estimate(
+        [
+            item("kubernetes:helm.sh/v3:Release", "ingress-nginx", {}),
+            item("kubernetes:core/v1:Service", "svc", {}),
+            item("kubernetes:core/v1:PersistentVolumeClaim", "data", {}),
+        ]
+    )
+    assert [line.status for line in result.lines] == ["unpriced"] * 3
+    assert all("first preview" in line.note for line in result.lines)
+
+
+def test_a_bucket_whose_writer_is_unknown_at_a_first_preview_is_unpriced() -> None:
+    bucket, lifecycle, writer = _vault(TIERS, 365.0)
+    unseen = Item(writer.type, writer.name, writer.urn, {}, dependencies=(bucket.urn,))
+    line = only(estimate([bucket, lifecycle, unseen]), "S3 storage")
+    assert line.status == "unpriced" and "schedule of its writer dump is unknown" in line.note
+
+
 def test_a_size_without_a_price_row_is_unpriced() -> None:
     pool = item(
         "digitalocean:index/kubernetesNodePool:KubernetesNodePool",

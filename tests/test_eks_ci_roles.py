@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+import yaml
 
 from components.eks_ci_roles import EKS_SERVICE_LINKED_ROLE, deploy_role_policy, main, preview_role_policy
-from tests.harness import Resource, StackRun
+from tests.harness import ROOT, Resource, StackRun
 from tests.iam_simulator import ALLOWED, IMPLICIT_DENY, Case, Decision, evaluate, table
 
 ACCOUNT = "123456789012"
@@ -459,3 +460,50 @@ def test_the_documents_are_printable_for_the_account_owner(capsys: pytest.Captur
     printed = capsys.readouterr().out
     assert '"Sid": "PassItsRolesToEksOnly"' in printed
     assert "arn:aws:iam::123456789012:role/t-production-eks-*" in printed
+
+
+# --- The workflows that assume these roles (item 5: previews and drift with EKS on)
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+PULUMI_RUNNER = "${{ vars.PULUMI_RUNNER || 'ubuntu-24.04' }}"
+
+
+def pulumi_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(workflow, job id, job) of every job that runs the Pulumi CLI against a stack."""
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job_id, job in (yaml.safe_load(path.read_text()).get("jobs") or {}).items():
+            steps = job.get("steps") or []
+            runs = any("pulumi-stack.sh" in str(s.get("run", "")) for s in steps)
+            action = any(str(s.get("uses", "")).startswith("pulumi/actions") for s in steps)
+            if runs or action:
+                yield path.name, job_id, job
+
+
+def test_the_pulumi_jobs_are_the_previews_deploys_and_drift_checks() -> None:
+    assert {(w, j) for w, j, _ in pulumi_jobs()} == {
+        ("pull-request.yml", "preview"),
+        ("deploy.yml", "staging"),
+        ("deploy.yml", "production"),
+        ("drift.yml", "drift"),
+    }
+
+
+def test_every_pulumi_job_can_run_on_a_runner_inside_the_eks_network_path() -> None:
+    for workflow, job_id, job in pulumi_jobs():
+        assert job["runs-on"] == PULUMI_RUNNER, f"{workflow}:{job_id}"
+
+
+def test_previews_and_drift_assume_the_read_only_role_deploys_the_deploy_role() -> None:
+    for workflow, job_id, job in pulumi_jobs():
+        environment = job["environment"]["name"]
+        read_only = workflow in ("pull-request.yml", "drift.yml")
+        assert environment.endswith("-preview") is read_only, f"{workflow}:{job_id}"
+        assert job["permissions"]["id-token"] == "write", f"{workflow}:{job_id}"
+        (setup,) = [s for s in job["steps"] if s.get("uses") == "./.github/actions/pulumi-setup"]
+        assert setup["with"]["aws-role-arn"] == "${{ vars.AWS_BACKUP_ROLE_ARN }}", f"{workflow}:{job_id}"
+
+
+def test_docs_tell_how_to_wire_the_roles_and_the_runner() -> None:
+    ci = (ROOT / "docs" / "ci.md").read_text()
+    for needle in ("PULUMI_RUNNER", "eks.deployRoleArn", "eks.previewRoleArn", "python -m components.eks_ci_roles"):
+        assert needle in ci, needle

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from guardrails import EKS_MAX_TOTAL_CPU
 from stack_config import ConfigError, StackConfig, load
 from stack_config.base import Problem, problems_from_validation_error
 from stack_config.eks import EksConfig, role_key
@@ -161,7 +162,8 @@ def test_defaults_are_production_grade() -> None:
     assert eks.public_access_cidrs == []
     assert (eks.kubernetes_version, eks.vpc_cidr, eks.log_retention_days) == ("1.35", "10.100.0.0/16", 90)
     assert all("on-demand" in p.capacity_types for p in eks.node_pools.values())
-    assert sum(p.cpu_limit for p in eks.node_pools.values()) <= eks.max_total_cpu
+    assert sum(p.cpu_limit for p in eks.node_pools.values()) <= EKS_MAX_TOTAL_CPU["production"]
+    assert eks.max_total_cpu is None  # the environment's cap (guardrails.py)
 
 
 def test_default_pools_mirror_the_doks_layout() -> None:

@@ -131,7 +131,7 @@ def load_uploader() -> ModuleType:
 
 def record_uploads(vault: Vault, tmp: Path, extra_env: dict[str, str] | None = None) -> list[Sent]:
     """Run the uploader's ``put`` for a small and a multipart-sized dump; return every request it sent."""
-    uploader = load_uploader()
+    uploader: Any = load_uploader()
     uploader.MULTIPART_THRESHOLD = PART
     uploader.PART_SIZE = PART
     sent: list[Sent] = []

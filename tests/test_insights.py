@@ -9,7 +9,7 @@ import pytest
 from costing import estimate
 from costing.evaluate import items_of
 from costing.readme import cost_section, diagram_section, replace_section
-from diagram import build
+from diagram import build, mermaid
 from diagram.publish import stale
 from tests.harness import ROOT, StackRun
 
@@ -20,7 +20,8 @@ def test_the_readme_estimates_and_diagram_links_are_current(staging: StackRun, p
     current = README.read_text()
     runs = {"staging": staging, "production": production}
     wanted = replace_section(current, "cost", cost_section({s: estimate(items_of(r)) for s, r in runs.items()}))
-    wanted = replace_section(wanted, "diagrams", diagram_section(list(runs)))
+    diagrams = {s: mermaid(build(s, r.resources)) for s, r in runs.items()}
+    wanted = replace_section(wanted, "diagrams", diagram_section(diagrams))
     assert wanted == current, "README.md generated sections are stale: run `make docs`"
 
 

@@ -90,6 +90,9 @@ class Ops:
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "DIGITALOCEAN_TOKEN": DO_TOKEN,
             "SMOKE_DELAY_SECONDS": "0",
+            # The sandbox's stack_config comes first (the script runs from the sandbox); modules it
+            # imports that are not copied (costing, guardrails ...) resolve in the real repository.
+            "PYTHONPATH": str(ROOT),
         }
 
     def run(self, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:

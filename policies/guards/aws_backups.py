@@ -7,12 +7,22 @@ each is checked on its own, and a stack guard checks that every bucket has all f
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import Severity
 
 from ._base import Context, StackResource, as_list, dig, is_unknown, number, resource_guard, stack_guard, truthy
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+"""The Pulumi project the pack sits in: ``guardrails.py`` (limits shared with the config models) lives there.
+The pack runs with only ``policies/`` on ``sys.path``; appending never shadows a module of its virtualenv."""
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.append(str(PROJECT_DIR))
+
+from guardrails import BACKUP_MAX_NONCURRENT_DAYS  # noqa: E402
 
 GROUP = "aws-backups"
 
@@ -92,7 +102,8 @@ def s3_encryption(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Context) -
             "type": "integer",
             "minimum": 1,
             "description": "Longest a noncurrent version may be kept.",
-            "default": 90,
+            # The config's own cap (backup.noncurrentDays): a value config accepts never fails here.
+            "default": BACKUP_MAX_NONCURRENT_DAYS,
         }
     },
 )

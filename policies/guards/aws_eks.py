@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import Severity
 
 from ._base import Context, StackResource, as_list, dig, is_unknown, number, resource_guard, stack_guard, truthy
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+"""The Pulumi project the pack sits in: ``guardrails.py`` (limits shared with the config models) lives there.
+The pack runs with only ``policies/`` on ``sys.path``; appending never shadows a module of its virtualenv."""
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.append(str(PROJECT_DIR))
+
+from guardrails import EKS_MAX_POOL_CPU, EKS_MAX_TOTAL_CPU, EKS_MIN_KUBERNETES_MINOR  # noqa: E402
 
 GROUP = "aws-eks"
 
@@ -132,7 +142,7 @@ def eks_api_authentication(props: dict[str, Any], cfg: Mapping[str, Any], ctx: C
             "type": "string",
             "pattern": r"^1\.\d+$",
             "description": "Oldest Kubernetes minor allowed, e.g. 1.34.",
-            "default": "1.34",
+            "default": f"1.{EKS_MIN_KUBERNETES_MINOR}",
         }
     },
 )
@@ -200,7 +210,9 @@ def cpu_cores(quantity: Any) -> float | None:
             "type": "number",
             "exclusiveMinimum": 0,
             "description": "Largest spec.limits.cpu of one NodePool, in vCPUs.",
-            "default": 512,
+            # Defaults are production's caps (the loosest); each stack's policy config sets its own,
+            # equal to the config models' (guardrails.py, tests/test_guardrails.py).
+            "default": EKS_MAX_POOL_CPU["production"],
         }
     },
 )
@@ -272,7 +284,7 @@ def node_pool_on_demand(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Cont
             "type": "number",
             "exclusiveMinimum": 0,
             "description": "Largest sum of spec.limits.cpu over all NodePools, in vCPUs.",
-            "default": 512,
+            "default": EKS_MAX_TOTAL_CPU["production"],
         }
     },
 )

@@ -67,6 +67,7 @@ ID_IS_OUTPUT: dict[str, str] = {
     "aws:s3/bucket:Bucket": "bucket",
     "aws:s3/bucketV2:BucketV2": "bucket",
     "aws:iam/role:Role": "name",
+    "digitalocean:index/reservedIp:ReservedIp": "ipAddress",
 }
 """Types whose provider id is the value of one of their outputs."""
 
@@ -139,6 +140,16 @@ def autonamed_kubernetes_object(type_token: str, inputs: dict[str, Any]) -> bool
     return not (isinstance(metadata, dict) and metadata.get("name"))
 
 
+def creation_id(type_token: str, name: str, inputs: dict[str, Any]) -> str:
+    """A new id for every distinct creation, as a cloud assigns one: a replacement (same name, new
+    inputs) must not get the id of the resource it replaces, or the engine's steps cannot be told apart."""
+    base = fake_resource_id(type_token, name)
+    digest = hashlib.sha256(json.dumps(plain(inputs), sort_keys=True, default=str).encode()).hexdigest()
+    if base.isdigit():  # DigitalOcean droplet ids are integers
+        return str(int(digest[:7], 16))
+    return f"{base}-{digest[:6]}"
+
+
 def _name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
@@ -204,7 +215,7 @@ class EchoProvider(provider_pb2_grpc.ResourceProviderServicer):
         _log("Create", urn=request.urn, preview=request.preview)
         if request.preview:
             return provider_pb2.CreateResponse(id="", properties=request.properties)
-        rid = fake_resource_id(request.type, _name(request.urn))
+        rid = creation_id(request.type, _name(request.urn), inputs)
         outputs = computed(request.type, _name(request.urn), inputs, rid)
         if request.type in ID_IS_OUTPUT:
             # The cloud's id is one of the outputs (an S3 bucket's id is its name): side resources

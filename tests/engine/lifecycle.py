@@ -2,7 +2,7 @@
 
 Each stack module runs the steps in order on one workspace (a fixture of module scope); the steps
 are separate tests so a failure names the step. Figures (wall time per step, resource counts) are
-collected in ``TIMINGS`` and printed by the benchmark (benchmarks/bench_engine.py), not asserted.
+printed in the run's "reported figures" section (pytest record_property), never asserted.
 """
 
 from __future__ import annotations
@@ -24,16 +24,22 @@ from tests.harness import TEST_SECRETS
 TIMINGS: dict[str, float] = {}
 
 
-def timed(key: str, call: Any) -> Result:
+def timed(key: str, call: Any, record: Any = None) -> Result:
+    """Run ``call``, keep its wall time under ``key``; with pytest's ``record_property``, the figure is
+    printed in the run's "reported figures" section."""
     start = time.monotonic()
     result = call()
     TIMINGS[key] = round(time.monotonic() - start, 2)
+    if record is not None:
+        counts = summary(result.output) if isinstance(result, Result) else {}
+        detail = ", ".join(f"{n} {verb}" for verb, n in counts.items())
+        record("report", f"[engine] {key}: {TIMINGS[key]:.1f} s" + (f" ({detail})" if detail else ""))
     return result
 
 
 def workspace_for(stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     ws = Workspace.create(tmp_path_factory.mktemp(f"engine-{stack}"))
-    timed(f"{stack}:init", lambda: ws.init_stack(stack, TEST_SECRETS))
+    timed(f"{stack}:init", lambda: ws.init_stack(stack, TEST_SECRETS))  # figure kept in TIMINGS
     yield ws
 
 
@@ -67,18 +73,21 @@ class Lifecycle:
 
     stack: str
 
-    def test_preview_with_policy_pack_loaded_by_the_cli(self, ws: Workspace) -> None:
+    def test_preview_with_policy_pack_loaded_by_the_cli(self, ws: Workspace, record_property: Any) -> None:
         result = timed(
-            f"{self.stack}:preview", lambda: ws.pulumi("preview", "--stack", self.stack, *ws.policy_args(self.stack))
+            f"{self.stack}:preview",
+            lambda: ws.pulumi("preview", "--stack", self.stack, *ws.policy_args(self.stack)),
+            record_property,
         )
         result.check()
         assert summary(result.output).get("to create", 0) > 100, result.output[-3000:]
         assert_policies_clean(result)
 
-    def test_up(self, ws: Workspace) -> None:
+    def test_up(self, ws: Workspace, record_property: Any) -> None:
         result = timed(
             f"{self.stack}:up",
             lambda: ws.pulumi("up", "--yes", "--stack", self.stack, *ws.policy_args(self.stack)),
+            record_property,
         )
         result.check()
         assert_policies_clean(result)
@@ -86,35 +95,39 @@ class Lifecycle:
         TIMINGS[f"{self.stack}:resources"] = created
         assert created > 100
 
-    def test_no_perpetual_diff_after_up(self, ws: Workspace) -> None:
+    def test_no_perpetual_diff_after_up(self, ws: Workspace, record_property: Any) -> None:
         result = timed(
             f"{self.stack}:expect-no-changes",
             lambda: ws.pulumi("preview", "--expect-no-changes", "--stack", self.stack, *ws.policy_args(self.stack)),
+            record_property,
         )
         result.check()
 
-    def test_refresh_finds_no_drift(self, ws: Workspace) -> None:
-        result = timed(f"{self.stack}:refresh", lambda: ws.pulumi("refresh", "--yes", "--stack", self.stack))
+    def test_refresh_finds_no_drift(self, ws: Workspace, record_property: Any) -> None:
+        result = timed(
+            f"{self.stack}:refresh", lambda: ws.pulumi("refresh", "--yes", "--stack", self.stack), record_property
+        )
         result.check()
         counts = summary(result.output)
         assert not {k: v for k, v in counts.items() if k in ("updated", "deleted", "to update", "to delete") and v}, (
             counts
         )
 
-    def test_no_changes_after_refresh(self, ws: Workspace) -> None:
+    def test_no_changes_after_refresh(self, ws: Workspace, record_property: Any) -> None:
         result = timed(
             f"{self.stack}:expect-no-changes-after-refresh",
             lambda: ws.pulumi("preview", "--expect-no-changes", "--stack", self.stack, *ws.policy_args(self.stack)),
+            record_property,
         )
         result.check()
 
-    def test_state_holds_no_plaintext_secret(self, ws: Workspace) -> None:
+    def test_state_holds_no_plaintext_secret(self, ws: Workspace, record_property: Any) -> None:
         result = ws.pulumi("stack", "export", "--stack", self.stack).check()
         export = json.loads(result.stdout)
         assert export["deployment"]["resources"], "empty state"
         assert plaintext_leaks(result.stdout, export) == []
 
-    def test_kubernetes_provider_keeps_no_token_in_state(self, ws: Workspace) -> None:
+    def test_kubernetes_provider_keeps_no_token_in_state(self, ws: Workspace, record_property: Any) -> None:
         # Decrypted on purpose: an expiring token must not be in state at all, encrypted or not
         # (refresh and destroy would run with it after it expired).
         export = json.loads(ws.pulumi("stack", "export", "--show-secrets", "--stack", self.stack).check().stdout)

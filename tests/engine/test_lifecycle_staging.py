@@ -7,6 +7,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +25,8 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 class TestStaging(Lifecycle):
     stack = "staging"
 
-    def test_destroy_removes_everything(self, ws: Workspace) -> None:
-        result = timed("staging:destroy", lambda: ws.pulumi("destroy", "--yes", "--stack", "staging"))
+    def test_destroy_removes_everything(self, ws: Workspace, record_property: Any) -> None:
+        result = timed("staging:destroy", lambda: ws.pulumi("destroy", "--yes", "--stack", "staging"), record_property)
         result.check()
         assert summary(result.output).get("deleted", 0) > 100
         left = ws.pulumi("stack", "--stack", "staging", "--show-urns").check().output

@@ -203,6 +203,16 @@ def test_the_mount_script_fails_when_the_volume_did_not_mount() -> None:
     assert script.index("is not mounted") < script.index(f"mkdir -p {DATA_DIR}/prometheus")
 
 
+def test_the_boot_scripts_pass_shellcheck(tmp_path: Path) -> None:
+    paths = []
+    for name in ("mount-monitoring-volume", "install-monitoring"):
+        path = tmp_path / name
+        path.write_text(written()[f"/usr/local/sbin/{name}"]["content"])
+        paths.append(str(path))
+    result = run_tool("shellcheck", "-S", "warning", *paths)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_rendering_is_deterministic() -> None:
     assert render_user_data(HOST, SECRETS) == render_user_data(HOST, SECRETS)
 
