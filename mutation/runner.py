@@ -385,7 +385,7 @@ def _equivalents() -> list[dict[str, Any]]:
 def _report(name: str, tree: Path, db: Path, seconds: float) -> dict[str, Any]:
     rows = sqlite3.connect(db).execute(
         "select s.module_path, s.operator_name, s.occurrence, s.start_pos_row, s.start_pos_col, r.worker_outcome, "
-        "r.test_outcome, r.diff "
+        "r.test_outcome, r.diff, s.definition_name "
         "from mutation_specs s left join work_results r on r.job_id = s.job_id"
     )
     equivalents = _equivalents()
@@ -402,7 +402,7 @@ def _report(name: str, tree: Path, db: Path, seconds: float) -> dict[str, Any]:
     survivors: list[str] = []
     spans: dict[str, list[tuple[int, int, int, int]]] = {}
     fields_evaluated = TARGETS[name]["pydantic_fields"]
-    for module, operator, occurrence, line, col, worker_outcome, test_outcome, diff in rows:
+    for module, operator, occurrence, line, col, worker_outcome, test_outcome, diff, function in rows:
         # cosmic-ray stores its enums by name (NORMAL, SURVIVED, ...).
         worker, test = (worker_outcome or "").lower() or None, (test_outcome or "").lower() or None
         counts["total"] += 1
@@ -421,6 +421,7 @@ def _report(name: str, tree: Path, db: Path, seconds: float) -> dict[str, Any]:
                 fnmatch.fnmatch(module, e["module"])
                 and fnmatch.fnmatch(operator, e["operator"])
                 and (fnmatch.fnmatchcase(text, e["line"]) if e.get("glob") else e["line"] == text)
+                and e.get("function", function) == function
                 for e in equivalents
             ):
                 counts["equivalent"] += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from stack_config import ConfigError, StackConfig, apps, load, loader, stack_files
+from stack_config import SECRETS, ConfigError, Secrets, StackConfig, apps, load, loader, stack_files
 from stack_config.apps import (
     Autoscaling,
+    Catalog,
     HttpGet,
     Probe,
+    Quantities,
     QueueTrigger,
     Service,
     ServiceOverride,
@@ -43,6 +46,7 @@ from stack_config.infra import (
     PostgresConfig,
     SystemPool,
     TenantConfig,
+    database_ram_gb,
 )
 from stack_config.observability import ObservabilityConfig, Thresholds
 from tests.harness import ROOT, TEST_SECRETS, deep_merge, run, stack_file_config
@@ -756,7 +760,7 @@ def test_uptime_regions(regions: list[str], environment: str, ok: bool) -> None:
 @pytest.mark.parametrize("which", ["liveness", "readiness"])
 def test_an_http_probe_of_a_service_without_a_port_needs_its_own(which: str) -> None:
     quantities = {"cpu": "100m", "memory": "128Mi"}
-    probes = {"liveness": {"exec": ["true"]}, "readiness": {"exec": ["true"]}}
+    probes: dict[str, dict[str, Any]] = {"liveness": {"exec": ["true"]}, "readiness": {"exec": ["true"]}}
     probes[which] = {"httpGet": {"path": "/health"}}
     service = {"image": "api", "resources": {"requests": quantities, "limits": quantities}, **probes}
     with pytest.raises(ValidationError, match=f"{which}.httpGet needs a port"):
@@ -815,8 +819,6 @@ def test_an_eks_range_counts_when_pydantic_would_read_enabled_as_true(enabled: A
 
 
 def test_the_smallest_memory_quantity_is_accepted() -> None:
-    from stack_config.apps import Quantities  # noqa: PLC0415
-
     assert errors_at(Quantities, "memory", "1Mi") == []
     assert errors_at(Quantities, "memory", "0Mi") != []
 
@@ -826,3 +828,205 @@ def test_allow_from_a_service_the_catalog_does_not_define_is_refused() -> None:
     catalog["services"]["frontend"]["allowFrom"] = ["ghost"]
     with pytest.raises(ValidationError, match=r"frontend.allowFrom names \['ghost'\]"):
         Catalog.model_validate(catalog)
+
+
+def test_the_config_map_is_the_catalogs_overlaid_with_the_stacks() -> None:
+    result = outcome("staging", {"apps": {"config": {"LOG_LEVEL": "debug"}}})
+    assert isinstance(result, StackConfig)
+    merged = result.apps.config_map()
+    assert merged["LOG_LEVEL"] == "debug"
+    assert merged["ENVIRONMENT"] == "staging"
+    assert set(result.apps.catalog.config) <= set(merged)
+
+
+def test_a_backup_image_without_a_registry_path_is_read_too() -> None:
+    assert errors_at(BackupConfig, "image", "pg-backup:17-1") == []
+    assert errors_at(BackupConfig, "image", "pg-backup") != []
+
+
+def test_an_unsupported_addon_suggests_only_releases_that_support_the_cluster() -> None:
+    charts = ChartVersions.model_validate({"keda": "2.20.2", "certManager": "v1.19.0"})
+    assert charts.unsupported_at(30) == [
+        "charts.keda 2.20.2 supports Kubernetes 1.33-1.35, not the cluster's 1.30: pin a 2.17 release",
+        "charts.certManager v1.19.0 supports Kubernetes 1.31-1.35, not the cluster's 1.30: pin a 1.18 release",
+    ]
+
+
+def test_keys_of_other_namespaces_are_skipped_not_a_reason_to_stop_reading() -> None:
+    config = {"aws:region": "us-east-1", "digitalocean:token": "x", **base_config("staging")}
+    assert isinstance(outcome("staging", config=config), StackConfig)
+
+
+def test_a_stack_is_never_compared_with_its_own_file() -> None:
+    # Another tenant's config under this stack's name: its own file (niche-discovery) is not "another stack".
+    result = outcome("staging", {"tenant": {"name": "other-tenant"}})
+    assert isinstance(result, StackConfig), result.render() if isinstance(result, ConfigError) else ""
+
+
+def test_a_long_list_without_duplicates_is_not_taken_for_one_with_duplicates() -> None:
+    # Past 256, two equal lengths are different int objects: the check must compare values.
+    emails = [f"ops{i}@example.com" for i in range(300)]
+    assert errors_at(ObservabilityConfig, "alertEmails", emails) == []
+    assert errors_at(ObservabilityConfig, "alertEmails", [*emails, emails[0]]) != []
+
+
+def test_the_smallest_cpu_quantity_is_accepted() -> None:
+    assert errors_at(Quantities, "cpu", "1m") == []
+    assert errors_at(Quantities, "cpu", "0m") != []
+
+
+def test_a_registry_needs_a_dotted_host_and_a_namespace() -> None:
+    catalog = yaml.safe_load((ROOT / "tenants" / "niche-discovery.yaml").read_text())
+    for registry in ("localhost/acme", "registry.example.com", "registry.example.com/acme:1"):
+        with pytest.raises(ValidationError, match="registry host"):
+            Catalog.model_validate({**catalog, "registry": registry})
+    assert Catalog.model_validate({**catalog, "registry": "registry.example.com/acme"}).registry.endswith("/acme")
+
+
+def test_a_missing_key_is_shown_unset() -> None:
+    error = refused("staging", {"tenant": {"displayName": None}})
+    assert "platform:tenant.displayName = <unset>" in error.render()
+
+
+def test_a_scheme_of_non_ascii_letters_is_no_url() -> None:
+    text = "\u017f://user:pw@host"
+    assert credential_shape(text) is None
+    assert redact_text(text) == text
+
+
+def test_an_autoscaling_pool_needs_both_bounds() -> None:
+    for fields in ({"minNodes": 1}, {"maxNodes": 3}):
+        with pytest.raises(ValidationError, match="needs both minNodes and maxNodes"):
+            NodePool.model_validate({"size": "s-2vcpu-4gb", **fields})
+
+
+@pytest.mark.parametrize(("nodes", "ok"), [(1, True), (2, False), (3, False)])
+def test_a_standby_needs_a_plan_with_two_gigabytes(nodes: int, ok: bool) -> None:
+    try:
+        PostgresConfig.model_validate(
+            {"size": "db-s-1vcpu-1gb", "nodeCount": nodes}, context={"environment": "staging"}
+        )
+    except ValidationError as err:
+        assert not ok and ">= 2 GB RAM" in str(err)
+    else:
+        assert ok
+
+
+def test_a_secret_spec_is_immutable() -> None:
+    spec = SECRETS[0]
+    with pytest.raises(FrozenInstanceError):
+        spec.key = "other"  # type: ignore[misc]
+
+
+def test_only_structured_values_are_decoded_as_json() -> None:
+    # A plain string that happens to be valid JSON stays the string the stack file holds.
+    found = problem(refused("staging", {"region": "123"}), "platform:region")
+    assert found.value == "123" and "is not a valid region" in found.message
+
+
+def test_an_override_of_only_the_maximum_changes_only_the_maximum() -> None:
+    result = outcome("staging", {"apps": {"services": {"api-service": {"minReplicas": None, "maxReplicas": 5}}}})
+    assert isinstance(result, StackConfig)
+    scaling = result.apps.resolved_services()["api-service"].autoscaling
+    catalog = result.apps.catalog.services["api-service"].autoscaling
+    assert scaling is not None and catalog is not None
+    assert (scaling.min_replicas, scaling.max_replicas) == (catalog.min_replicas, 5)
+
+
+def test_a_service_subnet_inside_the_pod_subnet_is_refused() -> None:
+    error = refused("staging", {"network": {"serviceSubnet": "10.111.16.0/24"}})
+    assert "overlaps clusterSubnet 10.111.0.0/16" in problem(error, "platform:network.serviceSubnet").message
+
+
+@pytest.mark.parametrize(
+    ("slug", "gb"), [("db-s-2vcpu-4gb", 4), ("db-s-1vcpu-1gb", 1), ("gd-2vcpu-8gb", 8), ("custom", 0)]
+)
+def test_database_plan_memory_is_read_from_the_slug(slug: str, gb: int) -> None:
+    assert database_ram_gb(slug) == gb
+
+
+def test_an_unrecorded_addon_release_does_not_hide_the_next_addons_problem() -> None:
+    charts = ChartVersions.model_validate({"keda": "2.99.0", "certManager": "v1.18.2"})
+    assert [p.split(" ")[0] for p in charts.unsupported_at(35)] == ["charts.keda", "charts.certManager"]
+
+
+@pytest.mark.parametrize(
+    ("field", "items"),
+    [
+        ("apiIngressCidrs", [f"10.{i // 256}.{i % 256}.0/24" for i in range(300)]),
+        ("apiIngressSecurityGroupIds", [f"sg-{i:017x}" for i in range(300)]),
+    ],
+)
+def test_long_eks_lists_without_repeats_are_not_taken_for_lists_with_repeats(field: str, items: list[str]) -> None:
+    assert errors_at(EksConfig, field, items) == []
+    assert errors_at(EksConfig, field, [*items, items[0]]) != []
+
+
+def test_a_service_runs_as_uid_10001_by_default() -> None:
+    quantities = {"cpu": "100m", "memory": "128Mi"}
+    service = {
+        "image": "api",
+        "resources": {"requests": quantities, "limits": quantities},
+        "liveness": {"exec": ["true"]},
+        "readiness": {"exec": ["true"]},
+    }
+    assert Service.model_validate(service).uid == 10001
+
+
+def test_the_latest_tag_is_refused_through_the_loader() -> None:
+    error = refused("staging", {"apps": {"imageTag": "latest"}})
+    assert "'latest' is not a pinned image" in problem(error, "platform:apps.imageTag").message
+
+
+@pytest.mark.parametrize(
+    ("fields", "ok"),
+    [({}, True), ({"minNodes": 1}, False), ({"maxNodes": 3}, False), ({"minNodes": 1, "maxNodes": 3}, False)],
+)
+def test_a_fixed_size_pool_takes_no_autoscaling_bounds(fields: dict[str, int], ok: bool) -> None:
+    pool = {"size": "s-2vcpu-4gb", "autoScale": False, "nodeCount": 2, **fields}
+    try:
+        NodePool.model_validate(pool)
+    except ValidationError as err:
+        assert not ok and "only apply with autoScale true" in str(err)
+    else:
+        assert ok
+
+
+def test_a_value_that_looks_like_json_but_is_not_stays_a_string() -> None:
+    found = problem(refused("staging", {"region": "{nyc1"}), "platform:region")
+    assert found.value == "{nyc1"
+
+
+def test_secrets_are_read_as_outputs_and_an_unset_optional_one_is_not_required() -> None:
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        secrets = Secrets()
+        seen["jwt"] = secrets.require("jwtSecret")
+        seen["sentry"] = secrets.optional("sentryDsn")
+        with pytest.raises(KeyError, match="sentryDsn is optional and unset"):
+            secrets.require("sentryDsn")
+
+    run(program, stack="staging", secrets={k: v for k, v in TEST_SECRETS.items() if k != "sentryDsn"})
+    assert seen["jwt"] is not None and seen["sentry"] is None
+
+
+def test_a_duplicate_record_is_immutable_and_ranges_with_host_bits_still_overlap() -> None:
+    duplicate = stack_files.Duplicate("a", 2, 1)
+    with pytest.raises(FrozenInstanceError):
+        duplicate.line = 3  # type: ignore[misc]
+    assert stack_files.overlaps("10.100.0.1/16", "10.100.0.0/24")
+
+
+def test_a_fixed_size_pool_of_one_node_is_accepted() -> None:
+    assert NodePool.model_validate({"size": "s-2vcpu-4gb", "autoScale": False, "nodeCount": 1}).node_count == 1
+
+
+def test_production_is_checked_against_staging_too() -> None:
+    error = refused("production", {"network": {"vpcCidr": "10.110.0.0/16"}})
+    assert "of stack 'staging'" in problem(error, "platform:network.vpcCidr").message
+
+
+def test_keys_after_a_hidden_secret_key_are_still_read() -> None:
+    error = refused("staging", config={"jwtsecret": "plain-jwt-value-0123", **base_config("staging")})
+    assert [p.key for p in error.problems] == ["platform:jwtsecret"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from policies.guards._base import (
     Context,
     ResourceGuard,
     StackGuard,
+    StackResource,
     UnknownProps,
     dig,
     is_production,
@@ -734,8 +736,9 @@ def test_a_maintenance_window_needs_both_day_and_hour(windows: list[dict[str, st
 
 def test_a_scaler_with_a_known_target_name_follows_the_dependency_while_the_workload_name_is_unknown() -> None:
     workload = synthetic(DEPLOYMENT, s.patched(s.deployment("api", None), "metadata.name", UNKNOWN), name="api")
-    scaler = synthetic(HPA, s.hpa("api", 1, 6), name="api-hpa", dependencies=[workload.urn])
-    assert fired("k8s-replica-floor", [workload, scaler]) == ["Deployment 'api' may run 1 replica(s); the floor is 2."]
+    scaler = synthetic(HPA, s.hpa("api", 3, 6), name="api-hpa", dependencies=[workload.urn])
+    assert fired("k8s-replica-floor", [workload, scaler]) == []  # the HPA's floor of 3, not the default 1
+    assert fired("k8s-replica-floor", [workload]) == ["Deployment 'api' may run 1 replica(s); the floor is 2."]
 
 
 def test_only_network_policies_can_be_the_default_deny() -> None:
@@ -780,7 +783,7 @@ def test_strings_in_walks_lists_and_maps_with_their_paths() -> None:
 
 def test_a_scaler_whose_namespace_is_unknown_still_matches_by_name() -> None:
     scaler = synthetic(HPA, s.patched(s.hpa("api", 1, 6), "metadata.namespace", UNKNOWN), name="api-hpa")
-    assert fired("k8s-replica-floor", [_deployment(None), scaler]) == [
+    assert fired("k8s-replica-floor", [_deployment(3), scaler]) == [
         "Deployment 'api' may run 1 replica(s); the floor is 2."
     ]
 
@@ -1114,7 +1117,7 @@ def test_only_namespaces_need_a_default_deny_and_the_message_names_the_namespace
     assert fired("k8s-namespace-default-deny", [_deployment(2)]) == []
     ns = synthetic("kubernetes:core/v1:Namespace", s.namespace(), name="app-ns")
     assert fired("k8s-namespace-default-deny", [ns]) == [
-        "namespace app has no default-deny NetworkPolicy closing Ingress, Egress."
+        "namespace 'app' has no default-deny NetworkPolicy closing Ingress, Egress."
     ]
 
 
@@ -1127,3 +1130,219 @@ def test_a_container_without_a_name_is_called_a_container() -> None:
     props = s.patched(s.deployment(), "spec.template.spec.containers.0.name", s.DELETE)
     props = s.patched(props, "spec.template.spec.containers.0.securityContext.privileged", True)
     assert violations("k8s-no-privilege-escalation", synthetic(DEPLOYMENT, props)) == ["a container is privileged."]
+
+
+def test_every_workload_needs_its_own_disruption_budget() -> None:
+    single, covered, bare = _deployment(1, "single"), _deployment(2, "api"), _deployment(2, "web")
+    records = [single, covered, synthetic(PDB, s.pdb("api"), name="api-pdb"), bare]
+    assert fired("k8s-pdb-required", records) == [
+        "Deployment 'web' can run 2 replicas but no PodDisruptionBudget selects its pods."
+    ]
+
+
+@pytest.mark.parametrize(("status", "fires"), [("Enabled", False), ("Suspended", True), ("Disabled", True)])
+def test_versioning_must_be_enabled(status: str, fires: bool) -> None:
+    props = s.patched(s.versioning(), "versioningConfiguration.status", status)
+    assert bool(violations("aws-s3-versioning-enabled", synthetic(VERSIONING, props))) is fires
+
+
+def test_the_context_of_a_check_is_immutable() -> None:
+    ctx = Context(DO_CLUSTER, "u", "n")
+    with pytest.raises(FrozenInstanceError):
+        ctx.name = "other"  # type: ignore[misc]
+
+
+def test_a_stack_guard_sees_each_resources_parent() -> None:
+    seen: list[StackResource] = []
+
+    def check(resources: list[StackResource], cfg: Any) -> list[tuple[str, str | None]]:
+        seen.extend(resources)
+        return []
+
+    probe = StackGuard(
+        name="probe",
+        description="Probe.",
+        severity=guard("do-db-standby").severity,
+        remediation="None.",
+        group="test",
+        check=check,
+    )
+    options = PolicyResourceOptions(
+        protect=False,
+        ignore_changes=[],
+        delete_before_replace=False,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent="urn:pulumi:p::x::parent::p",
+    )
+    record = PolicyResource(VOLUME, s.volume(), "urn:pulumi:p::x::t::v", "v", options, None, None, [], {})
+
+    def ignore(message: str, urn: str | None = None) -> None:
+        return None
+
+    probe.validate(StackValidationArgs([record], {}), ignore)
+    assert seen[0].parent == "urn:pulumi:p::x::parent::p"
+
+
+def test_only_network_policies_are_policies_whatever_their_type_sorts_like() -> None:
+    ns = synthetic("kubernetes:core/v1:Namespace", s.namespace(), name="app")
+    look_alike = synthetic("kubernetes:apps/v1:ReplicaSet", s.default_deny(), name="rs")
+    assert fired("k8s-namespace-default-deny", [ns, look_alike]) != []
+
+
+def test_a_droplet_depending_on_a_volume_does_not_attach_it() -> None:
+    volume = synthetic(VOLUME, s.volume(), name="data")
+    droplet = synthetic(DROPLET, {**s.droplet(), "volumeIds": []}, name="mon", dependencies=[volume.urn])
+    assert fired("stack-volume-attached", [volume, droplet]) == ["volume 'data' is not attached to any droplet."]
+
+
+def test_a_context_is_unprotected_unless_told() -> None:
+    assert Context(DO_CLUSTER, "u", "n").protect is False
+
+
+def test_a_bucket_without_known_names_is_matched_through_dependencies() -> None:
+    bucket = synthetic(BUCKET, {"forceDestroy": False}, name="backups")
+    sides = [
+        synthetic(t, {**props, "bucket": "later-known"}, name=t.rsplit(":", 1)[-1], dependencies=[bucket.urn])
+        for t, props in (
+            (VERSIONING, s.versioning()),
+            (
+                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                s.encryption(),
+            ),
+            ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", s.public_access_block()),
+            (LIFECYCLE, s.lifecycle()),
+        )
+    ]
+    assert fired("stack-s3-bucket-complete", [bucket, *sides]) == []
+
+
+@pytest.mark.parametrize("missing", ["day", "startTime"])
+def test_a_maintenance_policy_needs_both_day_and_start_time(missing: str) -> None:
+    props = s.patched(s.do_cluster(), f"maintenancePolicy.{missing}", s.DELETE)
+    assert violations("do-k8s-auto-upgrade", synthetic(DO_CLUSTER, props)) == [
+        "maintenancePolicy needs both day and startTime."
+    ]
+
+
+def test_only_a_cluster_has_a_default_pool_whatever_its_type_sorts_like() -> None:
+    props = {**s.volume(), "nodePool": {"tags": []}}
+    assert violations("do-required-tags", synthetic(VOLUME, props)) == []
+
+
+def test_a_disruption_budget_that_depends_on_a_workload_is_no_scaler() -> None:
+    workload = _deployment(2)
+    pdb = synthetic(PDB, s.pdb("api"), name="api-pdb", dependencies=[workload.urn])
+    assert fired("k8s-replica-floor", [workload, pdb]) == []
+
+
+def test_each_namespace_is_judged_after_other_resources() -> None:
+    ns = synthetic("kubernetes:core/v1:Namespace", s.namespace(), name="app-ns")
+    assert fired("k8s-namespace-default-deny", [_deployment(2), ns]) != []
+
+
+def test_a_default_deny_in_another_namespace_does_not_count() -> None:
+    ns = synthetic("kubernetes:core/v1:Namespace", s.namespace(), name="app-ns")
+    elsewhere = s.patched(s.default_deny(), "metadata.namespace", "a-team")
+    netpol = synthetic("kubernetes:networking.k8s.io/v1:NetworkPolicy", elsewhere, name="deny")
+    assert fired("k8s-namespace-default-deny", [ns, netpol]) != []
+
+
+def test_an_unknown_image_of_one_container_does_not_hide_the_next() -> None:
+    first = s.patched(s.container("a"), "image", UNKNOWN)
+    second = s.container("b", "registry.example/api:latest")
+    props = s.patched(s.deployment(), "spec.template.spec.containers", [first, second])
+    assert violations("k8s-image-pinned", synthetic(DEPLOYMENT, props)) == [
+        "container 'b' image 'registry.example/api:latest' uses the mutable tag 'latest'."
+    ]
+
+
+def test_a_slash_zero_with_host_bits_still_opens_the_eks_endpoint_to_the_world() -> None:
+    props = s.patched(s.eks_cluster(), "vpcConfig.endpointPublicAccess", True)
+    props = s.patched(props, "vpcConfig.publicAccessCidrs", ["10.0.0.1/0"])
+    assert violations("eks-endpoint-not-public", synthetic(EKS, props)) != []
+
+
+def test_a_scaler_of_another_name_does_not_scale_the_workload() -> None:
+    low = synthetic(HPA, s.hpa("api", 1, 6), name="api-hpa")
+    assert fired("k8s-replica-floor", [_deployment(2, "web"), low]) == []
+
+
+def test_an_unknown_tls_host_leaves_the_ingress_unjudged() -> None:
+    props = s.patched(s.ingress(), "spec.tls.0.hosts", [UNKNOWN])
+    assert violations("k8s-ingress-tls", synthetic(INGRESS, props)) == []
+
+
+def test_every_namespace_is_judged_after_one_that_passes() -> None:
+    good = synthetic("kubernetes:core/v1:Namespace", s.namespace("app"), name="app-ns")
+    deny = synthetic("kubernetes:networking.k8s.io/v1:NetworkPolicy", s.default_deny("app"), name="deny")
+    bare = synthetic("kubernetes:core/v1:Namespace", s.namespace("other"), name="other-ns")
+    assert fired("k8s-namespace-default-deny", [good, deny, bare]) == [
+        "namespace 'other' has no default-deny NetworkPolicy closing Ingress, Egress."
+    ]
+
+
+def test_an_hpa_without_min_replicas_may_have_a_maximum_of_one() -> None:
+    props = s.patched(s.hpa("api", 1, 1), "spec.minReplicas", s.DELETE)
+    assert violations("k8s-autoscaler-bounds", synthetic(HPA, props)) == []
+
+
+def test_a_budget_over_resources_of_two_stacks_says_nothing() -> None:
+    plan = {**s.database(), "size": "db-s-4vcpu-8gb", "nodeCount": 3}
+    records = [synthetic(DB, plan, name=f"db{i}", stack=("staging", "production")[i % 2]) for i in range(10)]
+    assert fired("stack-monthly-budget", records) == []
+
+
+@pytest.mark.parametrize(
+    ("guard_name", "type_token", "path", "message"),
+    [
+        (
+            "k8s-run-as-non-root",
+            DEPLOYMENT,
+            "spec.template.spec.containers.0.securityContext.runAsNonRoot",
+            "container 'api' does not set runAsNonRoot: true (pod or container securityContext).",
+        ),
+        (
+            "k8s-no-privilege-escalation",
+            DEPLOYMENT,
+            "spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation",
+            "container 'api' does not set allowPrivilegeEscalation: false.",
+        ),
+        (
+            "do-k8s-auto-upgrade",
+            DO_CLUSTER,
+            "autoUpgrade",
+            "autoUpgrade is not true (security patches wait for a manual upgrade).",
+        ),
+        ("do-k8s-ha-control-plane", DO_CLUSTER, "ha", None),
+        ("do-droplet-monitoring", DROPLET, "monitoring", "monitoring is not true."),
+    ],
+)
+def test_an_unset_flag_is_judged_as_not_set(guard_name: str, type_token: str, path: str, message: str | None) -> None:
+    good = {DEPLOYMENT: s.deployment, DO_CLUSTER: s.do_cluster, DROPLET: s.droplet}[type_token]()
+    props = s.patched(good, path, s.DELETE)
+    if guard_name == "k8s-run-as-non-root":
+        props = s.patched(props, "spec.template.spec.securityContext.runAsNonRoot", s.DELETE)
+    found = violations(guard_name, synthetic(type_token, props))
+    assert found and (message is None or found == [message])
+
+
+def test_an_unexpected_environment_is_judged_as_production() -> None:
+    assert Context(DO_CLUSTER, "u", "n", environment="zzz").production is True
+
+
+def test_a_stack_resource_is_unprotected_unless_told() -> None:
+    assert StackResource(VOLUME, "u", "n", {}).protect is False
+
+
+def test_a_default_deny_in_a_later_sorting_namespace_does_not_count() -> None:
+    ns = synthetic("kubernetes:core/v1:Namespace", s.namespace(), name="app-ns")
+    elsewhere = s.patched(s.default_deny(), "metadata.namespace", "zoo")
+    netpol = synthetic("kubernetes:networking.k8s.io/v1:NetworkPolicy", elsewhere, name="deny")
+    assert fired("k8s-namespace-default-deny", [ns, netpol]) != []
+
+
+def test_a_droplet_of_unknown_size_is_not_judged_by_size() -> None:
+    droplet = synthetic(DROPLET, {**s.droplet(), "size": UNKNOWN}, name="later")
+    assert fired("stack-budget-caps", [droplet], {"allowedNodeSizes": ["s-2vcpu-4gb"]}) == []
