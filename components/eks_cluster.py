@@ -380,26 +380,27 @@ class EksCluster(pulumi.ComponentResource):
         # The API endpoint is private unless public_access_cidrs says otherwise, and the cluster security
         # group admits only itself: these rules are the declared path for runners inside the network.
         cluster_sg = cluster.vpc_config.cluster_security_group_id
-        for source in sorted(args.api_ingress_cidrs):
+        # (peer, CIDR or None, security group or None, description): one rule each, the unused field unset.
+        sources = [
+            *(
+                (c, c, None, "Kubernetes API from a declared network (eks.apiIngressCidrs)")
+                for c in args.api_ingress_cidrs
+            ),
+            *(
+                (g, None, g, "Kubernetes API from a declared security group (eks.apiIngressSecurityGroupIds)")
+                for g in args.api_ingress_security_group_ids
+            ),
+        ]
+        for peer, cidr, group, description in sorted(sources):
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-api-from-{ingress_key(source)}",
+                f"{name}-api-from-{ingress_key(peer)}",
                 security_group_id=cluster_sg,
                 ip_protocol="tcp",
                 from_port=443,
                 to_port=443,
-                cidr_ipv4=source,
-                description="Kubernetes API from a declared network (eks.apiIngressCidrs)",
-                opts=self._opts(),
-            )
-        for source in sorted(args.api_ingress_security_group_ids):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-api-from-{ingress_key(source)}",
-                security_group_id=cluster_sg,
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                referenced_security_group_id=source,
-                description="Kubernetes API from a declared security group (eks.apiIngressSecurityGroupIds)",
+                cidr_ipv4=cidr,
+                referenced_security_group_id=group,
+                description=description,
                 opts=self._opts(),
             )
 

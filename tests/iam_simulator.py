@@ -24,6 +24,22 @@ EXPLICIT_DENY = "ExplicitlyDenied"
 IMPLICIT_DENY = "ImplicitlyDenied"
 DENIED = frozenset({EXPLICIT_DENY, IMPLICIT_DENY})
 TLS = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
+ACCOUNT = "123456789012"
+"""The account id the mocks (tests/harness.py) put in every ARN."""
+DEFAULT_KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ],
+}
+"""The key policy AWS gives a KMS key created without one (what the program's keys get): the account's
+IAM policies decide."""
 """What S3 puts in the context of a request over HTTPS (TLS 1.3, as boto3 negotiates today)."""
 
 

@@ -20,10 +20,8 @@ import yaml
 
 from components.eks_ci_roles import EKS_SERVICE_LINKED_ROLE, deploy_role_policy, main, preview_role_policy
 from tests.harness import ROOT, Resource, StackRun
-from tests.iam_simulator import ALLOWED, IMPLICIT_DENY, Case, Decision, evaluate, table
+from tests.iam_simulator import ACCOUNT, ALLOWED, DEFAULT_KEY_POLICY, IMPLICIT_DENY, Case, Decision, evaluate, table
 
-ACCOUNT = "123456789012"
-"""The account the program's mocked ARNs carry; only the requests' account, never asserted on."""
 DEPLOY = f"arn:aws:iam::{ACCOUNT}:role/platform-deploy"
 PREVIEW = f"arn:aws:iam::{ACCOUNT}:role/platform-preview"
 COMPONENT = "platform:k8s:EksCluster"
@@ -341,21 +339,6 @@ def escalations(arns: Arns) -> list[Call]:
             arns.ec2("security-group", "sg-0000000000000000a"),
         ),
     ]
-
-
-DEFAULT_KEY_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "Enable IAM User Permissions",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ],
-}
-"""The policy AWS gives a key created without one (EksCluster's): KMS then defers to IAM policies."""
 
 
 def display(call: Call) -> str:

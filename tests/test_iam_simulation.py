@@ -32,7 +32,9 @@ from moto import mock_aws
 
 from tests.harness import ROOT, StackRun
 from tests.iam_simulator import (
+    ACCOUNT,
     ALLOWED,
+    DEFAULT_KEY_POLICY,
     EXPLICIT_DENY,
     IMPLICIT_DENY,
     TLS,
@@ -42,8 +44,6 @@ from tests.iam_simulator import (
     table,
 )
 
-ACCOUNT = "123456789012"
-"""The account the mocks' getCallerIdentity answers; only the requests' account, never asserted on."""
 OTHER_KEY = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000bad"
 SSE = "s3:x-amz-server-side-encryption"
 SSE_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
@@ -63,19 +63,6 @@ S3_ACTION = {
 }
 PART = 5 * 1024 * 1024
 """S3's smallest part; the test lowers the uploader's threshold and part size to it (64 MiB in use)."""
-DEFAULT_KEY_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "Enable IAM User Permissions",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ],
-}
-"""The policy AWS gives a key created without one (the vault's keys): it defers to IAM policies."""
 
 
 @dataclass(frozen=True)

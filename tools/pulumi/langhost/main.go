@@ -139,6 +139,15 @@ func options(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.PythonOption
 	return opts, nil
 }
 
+// toolchainFor resolves the Python toolchain (pip/uv/poetry and the virtualenv) of a program or plugin.
+func toolchainFor(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.Toolchain, error) {
+	opts, err := options(info, isPlugin)
+	if err != nil {
+		return nil, err
+	}
+	return toolchain.ResolveToolchain(opts)
+}
+
 func (h *host) Handshake(
 	ctx context.Context, req *pulumirpc.LanguageHandshakeRequest,
 ) (*pulumirpc.LanguageHandshakeResponse, error) {
@@ -166,11 +175,7 @@ func (h *host) GetProgramDependencies(
 }
 
 func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	opts, err := options(req.GetInfo(), false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -190,11 +195,7 @@ func (h *host) InstallDependencies(
 	req *pulumirpc.InstallDependenciesRequest,
 	server grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse],
 ) error {
-	opts, err := options(req.GetInfo(), req.GetIsPlugin())
-	if err != nil {
-		return err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), req.GetIsPlugin())
 	if err != nil {
 		return err
 	}
@@ -210,11 +211,7 @@ func (h *host) InstallDependencies(
 // Run starts the program through the exec shim, in the project's virtualenv, with the stack's
 // configuration in PULUMI_CONFIG exactly as Pulumi's own host passes it.
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	opts, err := options(req.GetInfo(), false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -294,11 +291,7 @@ func (h *host) RunPlugin(
 ) error {
 	ctx := server.Context()
 	analyzer := req.GetKind() == string(apitype.AnalyzerPlugin)
-	opts, err := options(req.GetInfo(), !analyzer)
-	if err != nil {
-		return err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), !analyzer)
 	if err != nil {
 		return err
 	}
