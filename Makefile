@@ -36,9 +36,10 @@ shellcheck:
 	shellcheck -S warning -x $(SHELL_SCRIPTS)
 	@echo "shellcheck: $(words $(SHELL_SCRIPTS)) scripts, bash -n and shellcheck -S warning clean"
 
-lint: venv
+lint: venv tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	build/tools/actionlint .github/workflows/*.yml
 
 typecheck: venv
 	$(BIN)/mypy .

@@ -7,7 +7,7 @@
    +----------------------- VPC (network.vpcCidr) ------------------------+
    |                                                                      |
    |  DOKS cluster (HA control plane in production)                      |
-   |    ingress-nginx (api., dashboard.; TLS by cert-manager) -> tenant  |
+   |    Envoy Gateway (api., dashboard.; TLS by cert-manager) -> tenant  |
    |    namespace: catalog workloads (HPA / KEDA on Celery queues)       |
    |    system pool (fixed) | general pool (autoscaled) | scrapers (tainted)
    |         |                        |                                   |
@@ -15,14 +15,18 @@
    |         +------- Valkey (rediss://, Celery broker + cache) ----------+
    |                                                                      |
    |  metrics agent (ns monitoring) --remote write :9090--+               |
-   |  Monitoring droplet (Prometheus, Alertmanager, Grafana) + volume     |
+   |  log agent (ns monitoring) ------log push :3100------+               |
+   |  Monitoring droplet (Prometheus, Alertmanager, Grafana, Loki) + vol. |
    +----------------------------------------------------------------------+
          DigitalOcean-native alerts + uptime check: the second line
          all grouped in one DigitalOcean Project, tagged per tenant/environment
 
    +------------- AWS, opt-in (eks.enabled): VPC (eks.vpcCidr) -----------+
    |  EKS Auto Mode: 3 zones, NAT per zone, private API, KMS-encrypted    |
-   |  secrets, Karpenter pools with CPU caps. No tenant workloads yet.    |
+   |  secrets, Karpenter pools with CPU caps (GPU pools: GPU caps).       |
+   |  target: aws tenants: RDS PostgreSQL, ElastiCache Valkey, S3 media,  |
+   |  a Pod Identity role per service account; their workloads (the same  |
+   |  Application/Workload) on the EKS provider, spread across zones.     |
    +----------------------------------------------------------------------+
 
 Config is validated in full before any resource is registered (stack_config.load); each block
@@ -35,8 +39,11 @@ from components import (
     AlertThresholds,
     Application,
     ApplicationArgs,
+    AwsTenant,
+    AwsTenantArgs,
     BackupJob,
     BackupJobArgs,
+    BackupTarget,
     BackupVault,
     BackupVaultArgs,
     Cache,
@@ -49,8 +56,12 @@ from components import (
     EksCluster,
     EksClusterArgs,
     EksNodePoolSpec,
+    ExternalSecrets,
+    ExternalSecretsArgs,
     KubernetesCluster,
     KubernetesClusterArgs,
+    LogAgent,
+    LogAgentArgs,
     MaintenanceWindow,
     MetricsAgent,
     MetricsAgentArgs,
@@ -63,15 +74,25 @@ from components import (
     PlatformAddonsArgs,
     PostgresDatabase,
     PostgresDatabaseArgs,
+    SecretStoreRef,
     StackProject,
     StackProjectArgs,
+    Tenant,
+    TenantArgs,
     TrustedSources,
 )
+from components.application import KARPENTER_POOL_LABEL, SystemTrustStore, rds_ca_bundle
+from components.aws_tenant import AWS_CACHE_PORTS, AWS_POSTGRES_PORTS, POD_IDENTITY_AGENT
 from components.metrics_agent import SCRAPER_NAMESPACE_LABELS
+from components.platform_addons import load_balancer_name
+from components.tenant import tenant_hostnames
+from observability.prometheus import PROMETHEUS_PORT
 from stack_config import Secrets, load
+from stack_config.eks import AwsTenantData
 
 config = load()
-secrets = Secrets()
+# With the external secret store on, the application's own secrets come from it, not from Pulumi config.
+secrets = Secrets(store_managed=config.apps.store_managed_keys())
 prefix = config.name_prefix
 tags = [config.tenant.name, f"env:{config.environment}", "managed-by:pulumi"]
 
@@ -188,6 +209,7 @@ monitoring = MonitoringServer(
         grafana_admin_password=secrets.require("grafanaAdminPassword"),
         paging_webhook_url=secrets.require("alertPagingWebhookUrl"),
         chat_webhook_url=secrets.require("alertChatWebhookUrl"),
+        log_retention_days=config.observability.log_retention_days,
     ),
 )
 
@@ -213,11 +235,16 @@ project = StackProject(
 # Everything inside the cluster goes through its own provider (children inherit it).
 in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
 addons_config, apps_config, edge_config = config.addons, config.apps, config.edge
-load_balancer_name = f"{prefix}-ingress"
+# The edge (docs/kubernetes.md, "The edge"): Envoy Gateway with one shared Gateway by default, whose
+# HTTPS listeners are the tenants' public hosts; ingress-nginx only while a stack migrates off it.
+edge_hosts = sorted(
+    {f"{route.host}.{edge_config.base_domain}" for route in apps_config.catalog.routes}
+    | {host for entry in config.tenants for host in tenant_hostnames(entry, edge_config.base_domain)}
+)
 addons = PlatformAddons(
     f"{prefix}-addons",
     PlatformAddonsArgs(
-        load_balancer_name=load_balancer_name,
+        load_balancer_name=load_balancer_name(prefix, "ingress-nginx"),
         load_balancer_hostname=edge_config.load_balancer_hostname,
         load_balancer_size_unit=edge_config.load_balancer.size_unit,
         acme_email=edge_config.acme_email,
@@ -227,9 +254,40 @@ addons = PlatformAddons(
         metrics_server_version=addons_config.charts.metrics_server,
         ingress_replicas=addons_config.ingress_replicas,
         metrics_server=addons_config.metrics_server,
+        implementations=edge_config.implementations,
+        envoy_gateway_version=addons_config.charts.envoy_gateway,
+        gateway_load_balancer_name=load_balancer_name(prefix, "gateway"),
+        gateway_hosts=edge_hosts,
+        gateway_tenants=[config.tenant.name, *(entry.name for entry in config.tenants)],
+        rate_limit_rpm=edge_config.rate_limit_rpm,
+        acme_server=edge_config.acme,
     ),
     opts=in_cluster,
 )
+# Secrets that rotate without a commit (optional): the application's API keys from AWS Secrets Manager
+# through the External Secrets Operator, refreshed every 30 minutes like the seed's Vault.
+store_config = apps_config.external_secrets
+secret_store: SecretStoreRef | None = None
+if store_config.enabled:
+    external_secrets = ExternalSecrets(
+        f"{prefix}-external-secrets",
+        ExternalSecretsArgs(
+            stack=pulumi.get_stack(),
+            tenants={config.tenant.name: prefix},
+            aws_region=store_config.aws_region,
+            chart_version=store_config.chart_version,
+            reloader_chart_version=store_config.reloader_chart_version,
+            protect=config.protect,
+            tags={"tenant": config.tenant.name, "environment": config.environment, "managed-by": "pulumi"},
+        ),
+        opts=in_cluster,
+    )
+    secret_store = SecretStoreRef(
+        store_name=external_secrets.store_name,
+        remote_key=external_secrets.remote_keys[config.tenant.name],
+        refresh_interval=store_config.refresh_interval,
+        depends_on=external_secrets.ready,
+    )
 app = Application(
     f"{prefix}-app",
     ApplicationArgs(
@@ -250,6 +308,10 @@ app = Application(
         secret_config=secrets.optional,
         ingress_controller=addons.ingress_controller,
         keda=addons.keda,
+        # KEDA's Prometheus scaler queries the monitoring host (the in-cluster agent has no query API);
+        # its firewall admits the cluster's pods and nodes on this port.
+        secret_store=secret_store,
+        prometheus_url=pulumi.Output.format("http://{0}:{1}", monitoring.private_ip, PROMETHEUS_PORT),
         # The monitoring namespace's label: its agent may scrape the services' metrics ports.
         metrics_scraper_namespace_labels=SCRAPER_NAMESPACE_LABELS,
     ),
@@ -257,11 +319,16 @@ app = Application(
 )
 
 # --- Edge --------------------------------------------------------------------------------------
-# The load balancer belongs to the cluster's cloud-controller-manager (configured by the addons'
-# ingress-nginx Service); the edge reads it back for DNS, the Project and the outputs.
+# The load balancer belongs to the cluster's cloud-controller-manager (configured by the serving
+# edge's Service); the edge reads it back for DNS, the Project and the outputs.
 edge = Edge(
     f"{prefix}-edge",
     EdgeArgs(
+        tenant=config.tenant.name,
+        implementations=edge_config.implementations,
+        gateway=addons.gateway,
+        edge_ready=addons.edge_ready,
+        edge_dependencies=addons.edge_resources,
         namespace=app.namespace,
         domain=edge_config.domain,
         base_domain=edge_config.base_domain,
@@ -269,12 +336,19 @@ edge = Edge(
         cluster_issuer=addons.cluster_issuer,
         ingress_class=addons.ingress_class,
         rate_limit_rpm=edge_config.rate_limit_rpm,
-        load_balancer_name=load_balancer_name,
+        load_balancer_name=load_balancer_name(prefix, edge_config.implementation),
         load_balancer_hostname=edge_config.load_balancer_hostname,
         ingress_release=addons.ingress_release,
         project_id=project.project_id,
         basic_auth_htpasswd=secrets.require("flowerHtpasswd"),
         dns_ttl=edge_config.dns_ttl,
+        # The other DigitalOcean tenants' hosts are served by the same load balancer: A records too.
+        extra_hosts=[
+            host
+            for entry in config.tenants
+            if entry.tenant.target == "digitalocean"
+            for host in tenant_hostnames(entry, edge_config.base_domain)
+        ],
     ),
     opts=in_cluster,
 )
@@ -284,7 +358,7 @@ edge = Edge(
 # label the application namespace's allow-metrics-scrape policy admits. DigitalOcean's own alerts
 # are the second line, for when the droplet itself is down.
 obs_config = config.observability
-MetricsAgent(
+metrics_agent = MetricsAgent(
     f"{prefix}-metrics-agent",
     MetricsAgentArgs(
         remote_write_url=monitoring.remote_write_url,
@@ -296,6 +370,20 @@ MetricsAgent(
         chart_version=obs_config.agent_chart_version,
         postgres=DatabaseMetricsSource(postgres.cluster_id, postgres.metrics_endpoints),
         valkey=DatabaseMetricsSource(cache.cluster_id, cache.metrics_endpoints),
+    ),
+    opts=in_cluster,
+)
+# Every pod's logs to Loki on the droplet, from the same (default-deny) monitoring namespace.
+LogAgent(
+    f"{prefix}-log-agent",
+    LogAgentArgs(
+        namespace=metrics_agent.namespace,
+        loki_push_url=monitoring.loki_push_url,
+        loki_ip=monitoring.private_ip,
+        cluster_name=prefix,
+        tenant=config.tenant.name,
+        environment=config.environment,
+        chart_version=obs_config.log_agent_chart_version,
     ),
     opts=in_cluster,
 )
@@ -359,9 +447,53 @@ if backup_config.enabled:
         opts=in_cluster,
     )
 
+# --- Tenants ------------------------------------------------------------------------------------
+# Every further system on this platform (platform:tenants), each in its own namespace with its own
+# database and role, Valkey, buckets, pools, alerts and backup writer; no tenant reaches another's
+# pods or data (components/tenant.py). AWS tenants are deployed by the EKS half.
+tenants = {
+    entry.name: Tenant(
+        f"{prefix}-{entry.name}",
+        TenantArgs(
+            entry=entry,
+            environment=config.environment,
+            name_prefix=prefix,
+            region=config.region,
+            spaces_region=entry.spaces_region,
+            vpc_id=network.vpc_id,
+            vpc_cidr=config.network.vpc_cidr,
+            cluster_id=cluster.cluster_id,
+            kubernetes_minor=cluster_config.version_prefix.rstrip("."),
+            platform_pools=cluster_config.pools,
+            postgres_cluster_id=postgres.cluster_id,
+            postgres_private_host=postgres.private_host,
+            trusted=trusted,
+            ingress_controller=addons.ingress_controller,
+            secret_config=secrets.optional,
+            protect=config.protect,
+            tags=tags,
+            keda=addons.keda,
+            metrics_scraper_namespace_labels=SCRAPER_NAMESPACE_LABELS,
+            prometheus_url=pulumi.Output.format("http://{0}:{1}", monitoring.private_ip, PROMETHEUS_PORT),
+            gateway=addons.gateway,
+            base_domain=edge_config.base_domain,
+            route_dependencies=addons.edge_resources,
+            project_id=project.project_id,
+            backup=BackupTarget(
+                vault.bucket_name, vault.bucket_arn, vault.region, backup_config.image, vault.kms_key_arn
+            )
+            if vault is not None
+            else None,
+        ),
+        opts=in_cluster,
+    )
+    for entry in config.tenants
+    if entry.tenant.target == "digitalocean"
+}
+
 # --- Enterprise scale: EKS ----------------------------------------------------------------------
-# Opt-in: the seed-scale tenant fits DOKS, and nothing of it runs here yet (docs/eks.md names what
-# moving it takes). The cluster stands ready with its own VPC, pools and provider.
+# Opt-in: the seed-scale tenant fits DOKS and stays there (docs/eks.md names what moving it takes); the
+# cluster runs the `target: aws` tenants, with its own VPC, pools and provider.
 eks_config = config.eks
 eks: EksCluster | None = None
 if eks_config.enabled:
@@ -382,6 +514,7 @@ if eks_config.enabled:
                     labels=pool.labels,
                     taints=tuple((t.key, t.value, t.effect) for t in pool.taints),
                     consolidate_after=pool.consolidate_after,
+                    gpu_limit=pool.gpu_limit,
                 )
                 for pool_name, pool in eks_config.node_pools.items()
             },
@@ -398,6 +531,60 @@ if eks_config.enabled:
         ),
     )
 
+# AWS tenants (target: aws): their databases, cache, buckets and Pod Identity roles beside the cluster
+# (components/aws_tenant.py). The config refuses an aws tenant without the cluster (stack_config/eks.py).
+aws_tenants: dict[str, AwsTenant] = {}
+aws_applications: dict[str, Application] = {}
+if eks is not None:
+    for entry in (e for e in config.tenants if e.tenant.target == "aws"):
+        aws_tenants[entry.name] = AwsTenant(
+            f"{prefix}-{entry.name}-aws",
+            AwsTenantArgs(
+                entry=entry,
+                data=eks_config.tenant_data.get(entry.name) or AwsTenantData(),
+                environment=config.environment,
+                aws_region=eks_config.aws_region,
+                cluster_name=eks.cluster_name,
+                vpc_id=eks.vpc_id,
+                private_subnet_ids=eks.private_subnet_ids,
+                cluster_security_group_id=eks.cluster_security_group_id,
+                highly_available=config.is_production,
+                protect=config.protect,
+            ),
+            opts=pulumi.ResourceOptions(providers=[eks.aws_provider]),
+        )
+        # Its workloads, through the same Application/Workload as the DigitalOcean tenants, on the EKS provider.
+        # After the AwsTenant: the Pod Identity webhook injects credentials only into pods created once their
+        # association exists, so a pod started earlier would run without its role until restarted.
+        aws_data = aws_tenants[entry.name]
+        aws_applications[entry.name] = Application(
+            f"{prefix}-{entry.name}-eks-app",
+            ApplicationArgs(
+                namespace=aws_data.namespace,
+                tenant=entry.name,
+                apps=entry.apps,
+                kubernetes_minor=eks_config.kubernetes_version,
+                vpc_cidr=eks_config.vpc_cidr,
+                node_pools=eks_config.node_pools,
+                node_pool_label=KARPENTER_POOL_LABEL,
+                zone_spread=True,
+                # No KEDA and no edge on the EKS cluster yet: KEDA-scaled services are refused, routes wait.
+                keda_installed=False,
+                ingress_controller=None,
+                secret_config=secrets.optional,
+                postgres_ca=rds_ca_bundle(),
+                cache_ca=SystemTrustStore(),
+                postgres_ports=AWS_POSTGRES_PORTS,
+                cache_ports=AWS_CACHE_PORTS,
+                platform_config={"ENVIRONMENT": config.environment, **aws_data.settings},
+                service_egress={service: [POD_IDENTITY_AGENT] for service in aws_data.role_arns},
+                # Auto Mode answers DNS on the node (no CoreDNS pods for the kube-dns selector to match).
+                dns_cidrs=[eks.cluster_dns_cidr],
+                metrics_scraper_namespace_labels=SCRAPER_NAMESPACE_LABELS,
+            ),
+            opts=pulumi.ResourceOptions(providers={"kubernetes": eks.provider}, depends_on=[aws_data]),
+        )
+
 # --- Outputs -----------------------------------------------------------------------------------
 # Everything carrying a credential is exported as a secret (tests/test_program.py checks it).
 pulumi.export("vpcId", network.vpc_id)
@@ -412,12 +599,32 @@ pulumi.export("monitoringPrivateIp", monitoring.private_ip)
 pulumi.export("kubernetesNamespace", app.namespace)
 pulumi.export("loadBalancerIp", edge.load_balancer_ip)
 pulumi.export("publicUrls", edge.urls)
+# The released application tag this stack runs: the deploy workflow reads it back, so a deploy without
+# a new tag keeps the last release instead of the tag committed in the stack file.
+pulumi.export("imageTag", apps_config.image_tag)
 if vault is not None and backup_job is not None:
     pulumi.export("backupBucket", vault.bucket_name)
     pulumi.export("backupBucketArn", vault.bucket_arn)
     pulumi.export("backupRegion", vault.region)
     pulumi.export("backupCronJob", backup_job.cronjob_name)
     pulumi.export("backupImage", backup_config.image)
+pulumi.export("tenantNamespaces", {name: tenant.namespace for name, tenant in tenants.items()})
+if aws_tenants:
+    # No credential among them: the database secret is referenced by ARN, its value stays in Secrets Manager.
+    pulumi.export(
+        "awsTenants",
+        {
+            name: {
+                "namespace": t.namespace,
+                "databaseAddress": t.database_address,
+                "databaseSecretArn": t.database_secret_arn,
+                "cacheEndpoint": t.cache_endpoint,
+                "buckets": t.bucket_names,
+                "podIdentityRoles": t.role_arns,
+            }
+            for name, t in aws_tenants.items()
+        },
+    )
 if eks is not None:
     pulumi.export("eksClusterName", eks.cluster_name)
     pulumi.export("eksEndpoint", eks.endpoint)

@@ -1,4 +1,4 @@
-"""Managed Valkey: the Celery broker and application cache."""
+"""Managed Valkey: the Celery broker (database 1) and the application cache (database 0)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ import pulumi
 import pulumi_digitalocean as do
 
 from .database_access import MaintenanceWindow, TrustedSources
+
+CACHE_DB = 0
+"""Logical database of the application cache (``REDIS_URL``), as in the seed."""
+BROKER_DB = 1
+"""Logical database of the Celery broker (``CELERY_BROKER_URL`` and KEDA's queue trigger), as in the seed.
+Separate keyspaces: flushing or expiring the cache never drops a queued task."""
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,49 @@
-"""The public edge: Ingress objects with TLS, and the CCM-owned load balancer read back for DNS.
+"""The public edge of a tenant: its routes on the running edge(s), and the serving LB read back for DNS.
 
-The load balancer is created by the cluster's cloud-controller-manager for the ingress-nginx
+Edges (``implementations``, the serving one first; docs/kubernetes.md, "The edge"):
+
+* ``gateway``: the tenant's HTTPRoutes on the shared Gateway (``TenantRoutes``); TLS, headers, rate
+  limit and client addresses are the Gateway's (components/gateway.py);
+* ``ingress-nginx`` (retired; only while migrating): Ingresses, one per (host, auth) group of routes,
+  because ingress-nginx annotations (basic auth) apply to a whole Ingress. All Ingresses of a host
+  share one certificate Secret ``<host>-tls``; only the first one carries the cert-manager
+  annotation, so exactly one Certificate exists per host. Every Ingress forces HTTPS and applies the
+  per-client rate limit; the controller adds the security headers and HSTS (``PlatformAddons``).
+
+Each edge's proxies are admitted into the tenant's namespace by a NetworkPolicy of their own
+(``allow-edge-<implementation>``, to the pods' port named ``http`` only; ``TenantRoutes`` makes the
+Gateway's), so the standby edge of a migration reaches the backends too.
+
+The load balancer is created by the cluster's cloud-controller-manager for the serving edge's
 Service (``PlatformAddons``); this component never creates a second one. It looks it up by its
-stable name once the ingress-nginx release is deployed, then points the A records at it, adds it
-to the stack's Project (CCM load balancers land in the default project) and exports its address.
-
-Ingresses: one per (host, auth) group of routes, because ingress-nginx annotations (basic auth)
-apply to a whole Ingress. All Ingresses of a host share one certificate Secret ``<host>-tls``;
-only the first one carries the cert-manager annotation, so exactly one Certificate exists per host.
-Every Ingress forces HTTPS and applies the per-client rate limit; the controller adds the security
-headers and HSTS to every response (``PlatformAddons``).
+stable name once the edge is deployed (``edge_ready``), then points the A records at it, adds it to
+the stack's Project (CCM load balancers land in the default project) and exports its address.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_digitalocean as do
 import pulumi_kubernetes as k8s
 
+from .workload import NetworkPeer
+
+if TYPE_CHECKING:
+    from .gateway import GatewayRef
+
 BASIC_AUTH_SECRET = "ingress-basic-auth"  # noqa: S105 - an object name
+GATEWAY = "gateway"
+INGRESS_NGINX = "ingress-nginx"
+INGRESS_NAMESPACE = "ingress-nginx"
+INGRESS_NGINX_PEER = NetworkPeer(
+    namespace_labels={"kubernetes.io/metadata.name": INGRESS_NAMESPACE},
+    pod_labels={"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+)
+"""The ingress-nginx controller pods as a NetworkPolicy peer."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +60,9 @@ class EdgeRoute:
 @dataclass(frozen=True)
 class EdgeArgs:
     namespace: pulumi.Input[str]
-    """Namespace of the backends (Ingresses live beside their Services)."""
+    """Namespace of the backends (routes live beside their Services)."""
+    tenant: str
+    """Tenant name (its namespace's ``app.kubernetes.io/part-of`` label)."""
     domain: str
     """Zone on DigitalOcean DNS that holds the records."""
     base_domain: str
@@ -48,18 +72,29 @@ class EdgeArgs:
     ingress_class: str
     rate_limit_rpm: int
     load_balancer_name: str
+    """Stable name of the serving edge's load balancer."""
     load_balancer_hostname: str
     """Gets an A record too (the LB Service's ``do-loadbalancer-hostname``)."""
-    ingress_release: k8s.helm.v3.Release
-    """Gate of the read-back: its status is unknown until the release (and so the LB) exists."""
+    edge_ready: pulumi.Input[Any]
+    """Gate of the read-back: unknown until the serving edge (and so its LB) exists."""
     project_id: pulumi.Input[str]
+    implementations: Sequence[str] = (INGRESS_NGINX,)
+    """Edges running, the serving one first. Default: ingress-nginx alone."""
+    ingress_release: k8s.helm.v3.Release | None = None
+    """The ingress-nginx release (its admission webhook admits the Ingresses). Required with ingress-nginx."""
+    gateway: GatewayRef | None = None
+    """The shared Gateway. Required with ``gateway``."""
+    edge_dependencies: Sequence[pulumi.Resource] = ()
+    """What routes wait for (the edge controllers and their CRDs)."""
+    extra_hosts: Sequence[str] = ()
+    """FQDNs of other tenants' routes on the same load balancer: A records only."""
     basic_auth_htpasswd: pulumi.Input[str] | None = None
     """Required when a route uses basic auth."""
     dns_ttl: int = 300
 
 
 class Edge(pulumi.ComponentResource):
-    """Ingresses, DNS records and project membership for the CCM's load balancer."""
+    """A tenant's routes on the running edge(s), DNS records and project membership for the CCM's LB."""
 
     load_balancer_ip: pulumi.Output[str]
     """Public IPv4 of the ingress load balancer."""
@@ -70,11 +105,75 @@ class Edge(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:edge:Edge", name, None, opts)
-        if any(r.auth == "basic" for r in args.routes) and args.basic_auth_htpasswd is None:
-            raise ValueError("a route uses basic auth but no htpasswd was given")
-        if not args.load_balancer_hostname.endswith(f".{args.domain}"):
-            raise ValueError(f"{args.load_balancer_hostname} is not under the zone {args.domain}")
+        problems = edge_problems(args)
+        if problems:
+            raise ValueError("edge: " + "; ".join(problems))
 
+        if INGRESS_NGINX in args.implementations and args.ingress_release is not None:
+            self._ingresses(name, args, args.ingress_release)
+            admit_edge(
+                f"{name}-allow-ingress-nginx",
+                args.namespace,
+                INGRESS_NGINX,
+                INGRESS_NGINX_PEER,
+                self,
+                [args.ingress_release],
+            )
+        if GATEWAY in args.implementations and args.gateway is not None:
+            # Imported here: gateway_routes imports EdgeRoute from this module.
+            from .gateway_routes import TenantRoutes, TenantRoutesArgs  # noqa: PLC0415 - a cycle
+
+            TenantRoutes(
+                f"{name}-routes",
+                TenantRoutesArgs(
+                    namespace=args.namespace,
+                    tenant=args.tenant,
+                    routes=args.routes,
+                    base_domain=args.base_domain,
+                    gateway=args.gateway,
+                    basic_auth_htpasswd=args.basic_auth_htpasswd,
+                    depends_on=args.edge_dependencies,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        # Looked up only once the serving edge is deployed: during a first preview the gate is unknown,
+        # so the apply never runs and the invoke is never sent for a load balancer that does not exist.
+        lb_name = pulumi.Output.from_input(args.edge_ready).apply(lambda _ready: args.load_balancer_name)
+        lb = do.get_load_balancer_output(name=lb_name, opts=pulumi.InvokeOutputOptions(parent=self))
+        self.load_balancer_ip = lb.ip
+        self.load_balancer_urn = lb.load_balancer_urn
+
+        hosts = sorted({r.host for r in args.routes})
+        names = {host: f"{host}.{args.base_domain}" for host in hosts}
+        for fqdn in args.extra_hosts:
+            names.setdefault(relative_name(fqdn, args.base_domain), fqdn)
+        names["lb"] = args.load_balancer_hostname
+        for key, fqdn in sorted(names.items()):
+            do.DnsRecord(
+                f"{name}-dns-{key}",
+                domain=args.domain,
+                type="A",
+                name=relative_name(fqdn, args.domain),
+                value=self.load_balancer_ip,
+                ttl=args.dns_ttl,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        do.ProjectResources(
+            f"{name}-project-lb",
+            project=args.project_id,
+            resources=[self.load_balancer_urn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.urls = {host: f"https://{names[host]}" for host in hosts}
+        self.register_outputs(
+            {"load_balancer_ip": self.load_balancer_ip, "load_balancer_urn": self.load_balancer_urn, "urls": self.urls}
+        )
+
+    def _ingresses(self, name: str, args: EdgeArgs, ingress_release: k8s.helm.v3.Release) -> None:
+        """ingress-nginx Ingresses, one per (host, auth) group (module docstring)."""
         auth_secret = None
         if args.basic_auth_htpasswd is not None and any(r.auth == "basic" for r in args.routes):
             auth_secret = k8s.core.v1.Secret(
@@ -130,42 +229,58 @@ class Edge(pulumi.ComponentResource):
                 ),
                 # The controller's admission webhook must be up before it can admit an Ingress.
                 opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[args.ingress_release, *([auth_secret] if auth_secret else [])]
+                    parent=self, depends_on=[ingress_release, *([auth_secret] if auth_secret else [])]
                 ),
             )
 
-        # Looked up only once the release is deployed: during a first preview its status is unknown,
-        # so the apply never runs and the invoke is never sent for a load balancer that does not exist.
-        lb_name = args.ingress_release.status.apply(lambda _status: args.load_balancer_name)
-        lb = do.get_load_balancer_output(name=lb_name, opts=pulumi.InvokeOutputOptions(parent=self))
-        self.load_balancer_ip = lb.ip
-        self.load_balancer_urn = lb.load_balancer_urn
 
-        hosts = sorted({r.host for r in args.routes})
-        names = {host: f"{host}.{args.base_domain}" for host in hosts}
-        names["lb"] = args.load_balancer_hostname
-        for key, fqdn in sorted(names.items()):
-            do.DnsRecord(
-                f"{name}-dns-{key}",
-                domain=args.domain,
-                type="A",
-                name=relative_name(fqdn, args.domain),
-                value=self.load_balancer_ip,
-                ttl=args.dns_ttl,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+def admit_edge(  # noqa: PLR0917 - one call per edge; the arguments read in order
+    resource_name: str,
+    namespace: pulumi.Input[str],
+    implementation: str,
+    peer: NetworkPeer,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> k8s.networking.v1.NetworkPolicy:
+    """Admit an edge's proxies to every pod's port named ``http`` (never ``metrics``) in the namespace."""
+    from_peer = k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(peer.namespace_labels or {})),
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(peer.pod_labels or {})),
+    )
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=f"allow-edge-{implementation}", namespace=namespace),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(),
+            policy_types=["Ingress"],
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[from_peer],
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port="http")],
+                )
+            ],
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )
 
-        do.ProjectResources(
-            f"{name}-project-lb",
-            project=args.project_id,
-            resources=[self.load_balancer_urn],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
 
-        self.urls = {host: f"https://{names[host]}" for host in hosts}
-        self.register_outputs(
-            {"load_balancer_ip": self.load_balancer_ip, "load_balancer_urn": self.load_balancer_urn, "urls": self.urls}
-        )
+def edge_problems(args: EdgeArgs) -> list[str]:
+    """Everything wrong with the edge's arguments, all at once (nothing is registered when any is)."""
+    problems = []
+    if any(r.auth == "basic" for r in args.routes) and args.basic_auth_htpasswd is None:
+        problems.append("a route uses basic auth but no htpasswd was given")
+    if not args.load_balancer_hostname.endswith(f".{args.domain}"):
+        problems.append(f"{args.load_balancer_hostname} is not under the zone {args.domain}")
+    if INGRESS_NGINX in args.implementations and args.ingress_release is None:
+        problems.append("ingress-nginx runs but no ingress_release was given")
+    if GATEWAY in args.implementations and args.gateway is None:
+        problems.append("the gateway edge runs but no gateway was given")
+    problems += [
+        f"extra host {fqdn} is not under the base domain {args.base_domain}"
+        for fqdn in args.extra_hosts
+        if not fqdn.endswith(f".{args.base_domain}")
+    ]
+    return problems
 
 
 def relative_name(fqdn: str, zone: str) -> str:

@@ -68,6 +68,8 @@ class EksNodePoolSpec:
     """(key, value, effect), Kubernetes effect spelling. Default: none."""
     consolidate_after: str = "5m"
     """Idle time before an empty or underused node is consolidated. Default: 5m."""
+    gpu_limit: int | None = None
+    """NVIDIA GPUs the pool may add up to; set for a GPU pool (instance category g). Default: none."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,13 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
     )
 
 
+def cluster_dns_cidr(service_cidr: str | None) -> str:
+    """``kube-dns``'s address (the service range's tenth) as a /32. EKS picks the range when none is given:
+    172.20.0.0/16 for a VPC in 10.0.0.0/8 (ours), else 10.100.0.0/16."""
+    network = ipaddress.ip_network(service_cidr or "172.20.0.0/16")
+    return f"{network[10]}/32"
+
+
 def node_pool_spec(pool: EksNodePoolSpec) -> dict[str, Any]:
     """The ``spec`` of a Karpenter v1 NodePool on Auto Mode's built-in NodeClass."""
     template: dict[str, Any] = {
@@ -215,11 +224,19 @@ def node_pool_spec(pool: EksNodePoolSpec) -> dict[str, Any]:
         ],
         "expireAfter": NODE_EXPIRY,
     }
+    limits: dict[str, Any] = {"cpu": pool.cpu_limit}
+    if pool.gpu_limit is not None:
+        # Auto Mode's built-in NodeClass launches G instances (its AMI carries the NVIDIA driver and device
+        # plugin), on spot too: no NodeClass of our own is needed. Nodes go when empty, so idle means zero.
+        template["requirements"].append(
+            {"key": "eks.amazonaws.com/instance-gpu-manufacturer", "operator": "In", "values": ["nvidia"]}
+        )
+        limits["nvidia.com/gpu"] = pool.gpu_limit
     if pool.taints:
         template["taints"] = [{"key": k, "value": v, "effect": e} for k, v, e in pool.taints]
     return {
         "template": {"metadata": {"labels": dict(pool.labels)}, "spec": template},
-        "limits": {"cpu": pool.cpu_limit},
+        "limits": limits,
         "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": pool.consolidate_after},
     }
 
@@ -264,10 +281,20 @@ class EksCluster(pulumi.ComponentResource):
     """OIDC issuer URL, for IAM roles of service accounts."""
     vpc_id: pulumi.Output[str]
     """The cluster's VPC."""
+    private_subnet_ids: list[pulumi.Output[str]]
+    """Private subnets, one per zone in zone order (for RDS and ElastiCache subnet groups)."""
+    cluster_security_group_id: pulumi.Output[str]
+    """Security group EKS puts on the control plane, every Auto Mode node and so every pod: data services
+    admit it."""
     kubeconfig: pulumi.Output[str]
     """Token-free kubeconfig (exec: aws eks get-token); secret anyway, as defence in depth."""
+    cluster_dns_cidr: pulumi.Output[str]
+    """The cluster DNS address as a /32 (``kube-dns``'s ClusterIP, the service range's tenth address), for
+    NetworkPolicies: Auto Mode answers it on the node, not from CoreDNS pods a pod selector could name."""
     provider: k8s.Provider
     """Kubernetes provider for everything deployed into this cluster."""
+    aws_provider: aws.Provider
+    """The AWS provider of the cluster's region, for AWS resources that belong with it (tenants' data)."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:k8s:EksCluster", name, None, opts)
@@ -278,6 +305,7 @@ class EksCluster(pulumi.ComponentResource):
             default_tags=aws.ProviderDefaultTagsArgs(tags=dict(args.tags)) if args.tags else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.aws_provider = self._aws
         # Synchronous on purpose: the zone names key the subnets, NATs and route tables below, so they
         # must be plain strings when those resources are declared (not an Output, which would force
         # creating resources inside an apply, invisible to preview).
@@ -500,9 +528,16 @@ class EksCluster(pulumi.ComponentResource):
         self.endpoint = cluster.endpoint
         self.oidc_issuer = cluster.identities[0].oidcs[0].issuer
         self.vpc_id = vpc.id
+        self.private_subnet_ids = [private_subnets[zone].id for zone in zones]
+        self.cluster_security_group_id = cluster_sg
+        self.cluster_dns_cidr = cluster.kubernetes_network_config.apply(
+            lambda c: cluster_dns_cidr(c.service_ipv4_cidr if c else None)
+        )
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
+                "private_subnet_ids": self.private_subnet_ids,
+                "cluster_security_group_id": self.cluster_security_group_id,
                 "cluster_arn": self.cluster_arn,
                 "endpoint": self.endpoint,
                 "oidc_issuer": self.oidc_issuer,

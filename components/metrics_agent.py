@@ -23,6 +23,7 @@ import pulumi_digitalocean as do
 import pulumi_kubernetes as k8s
 
 from observability.agent import (
+    METRICS_PORT_NAME,
     PASSWORD_FILE,
     POSTGRES_CA_FILE,
     SECRETS_DIR,
@@ -76,8 +77,8 @@ class MetricsAgentArgs:
     namespace: str = "monitoring"
     """Default: a ``monitoring`` namespace of its own, Pod Security ``restricted``."""
     scrape_ports: Sequence[int] = (8000, 8080, 9090, 9402)
-    """Pod ports the agent may scrape in any namespace (annotated pods; 9402 is cert-manager).
-    Default: the API's 8000 and the usual exporter ports."""
+    """Pod ports the agent may scrape in any namespace besides every port named ``metrics``
+    (annotated pods; 9402 is cert-manager). Default: the API's 8000 and the usual exporter ports."""
     api_server_cidrs: Sequence[str] = ("0.0.0.0/0",)
     """Where the Kubernetes API (service discovery, kubelet proxy) may be reached on 443.
     Default: anywhere, because DOKS assigns the control plane's address outside the program."""
@@ -244,7 +245,13 @@ class MetricsAgent(pulumi.ComponentResource):
             egress=[
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                     to=[k8s.networking.v1.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs())],
-                    ports=tcp(*sorted({*args.scrape_ports, KUBE_STATE_METRICS_PORT})),
+                    # The application jobs find their targets by the container port NAMED `metrics`
+                    # (whatever its number); a named port in an egress rule matches the destination
+                    # pod's port of that name.
+                    ports=[
+                        k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=METRICS_PORT_NAME),
+                        *tcp(*sorted({*args.scrape_ports, KUBE_STATE_METRICS_PORT})),
+                    ],
                 )
             ],
         )

@@ -9,9 +9,11 @@ import pulumi
 import pulumi_digitalocean as do
 
 from observability.cloud_init import MonitoringHost, MonitoringSecrets, render_user_data
+from observability.loki import LOKI_PORT, PUSH_PATH
 from observability.prometheus import GRAFANA_PORT, PROMETHEUS_PORT
 
-# Only Prometheus is reachable from the VPC (the in-cluster agent's remote write). Alertmanager
+# Only Prometheus and Loki are reachable, and only from the cluster (the in-cluster agents' remote
+# write and log push). Alertmanager
 # (9093) and node_exporter (9100) are scraped over localhost and reached by admins through an SSH
 # tunnel, so no rule opens them.
 
@@ -44,6 +46,8 @@ class MonitoringServerArgs:
     chat_webhook_url: pulumi.Input[str]
     ssh_key_fingerprints: Sequence[str] = ()
     """Default: no SSH key (access through the DigitalOcean console/droplet agent)."""
+    log_retention_days: int = 30
+    """How long Loki keeps the cluster's logs. Default: 30 days."""
 
 
 class MonitoringServer(pulumi.ComponentResource):
@@ -64,6 +68,8 @@ class MonitoringServer(pulumi.ComponentResource):
     """VPC address of the droplet."""
     remote_write_url: pulumi.Output[str]
     """Prometheus remote-write endpoint on the VPC (the in-cluster agent's target)."""
+    loki_push_url: pulumi.Output[str]
+    """Loki push endpoint on the VPC (the in-cluster log agent's target)."""
 
     def __init__(self, name: str, args: MonitoringServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:monitoring:MonitoringServer", name, None, opts)
@@ -87,6 +93,7 @@ class MonitoringServer(pulumi.ComponentResource):
             volume_name=volume_name,
             volume_size_gib=args.volume_size_gib,
             retention_days=args.retention_days,
+            log_retention_days=args.log_retention_days,
         )
         # The rendered document embeds the Grafana password and webhook URLs: it stays a secret
         # Output end to end (encrypted in state, masked in logs and diffs).
@@ -146,12 +153,16 @@ class MonitoringServer(pulumi.ComponentResource):
         # address (the pod subnet is routed inside the VPC, no SNAT to the node), so the pod subnet
         # must be admitted; the cluster rule (its node droplets) covers host-network clients. Nothing
         # else in the VPC (databases, load balancers, other droplets) may write metrics.
+        # Loki's push port is admitted the same way: logs arrive from the log agent's pod.
         inbound = [
-            do.FirewallInboundRuleArgs(
-                protocol="tcp",
-                port_range=str(PROMETHEUS_PORT),
-                source_addresses=[args.cluster_subnet],
-                source_kubernetes_ids=[args.cluster_id],
+            *(
+                do.FirewallInboundRuleArgs(
+                    protocol="tcp",
+                    port_range=str(port),
+                    source_addresses=[args.cluster_subnet],
+                    source_kubernetes_ids=[args.cluster_id],
+                )
+                for port in (PROMETHEUS_PORT, LOKI_PORT)
             ),
             do.FirewallInboundRuleArgs(protocol="icmp", source_addresses=[args.vpc_cidr]),
         ]
@@ -184,11 +195,13 @@ class MonitoringServer(pulumi.ComponentResource):
         self.public_ip = reserved_ip.ip_address
         self.private_ip = droplet.ipv4_address_private
         self.remote_write_url = pulumi.Output.format("http://{0}:{1}/api/v1/write", self.private_ip, PROMETHEUS_PORT)
+        self.loki_push_url = pulumi.Output.format("http://{0}:{1}{2}", self.private_ip, LOKI_PORT, PUSH_PATH)
         self.register_outputs(
             {
                 "droplet_id": self.droplet_id,
                 "public_ip": self.public_ip,
                 "private_ip": self.private_ip,
                 "remote_write_url": self.remote_write_url,
+                "loki_push_url": self.loki_push_url,
             }
         )

@@ -73,8 +73,16 @@ class PostgresDatabase(pulumi.ComponentResource):
             # Project membership goes through ProjectResources: project_id forces replacement.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
+        # `name` forces replacement: a changed ``database`` drops the old database with its data. Protected
+        # with the cluster, a rename is refused by the engine instead. The data-keeping path: `ALTER
+        # DATABASE old RENAME TO new` (no sessions connected), then `pulumi state` to re-import the
+        # DatabaseDb under the new name (id `<cluster id>/database/<new>`), then change the config.
+        # No stack ran the old default (`app`) when seed 000's `niche_discovery` became the default.
         database = do.DatabaseDb(
-            f"{name}-db", cluster_id=cluster.id, name=args.database, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-db",
+            cluster_id=cluster.id,
+            name=args.database,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         user = do.DatabaseUser(
             f"{name}-user", cluster_id=cluster.id, name=args.user, opts=pulumi.ResourceOptions(parent=self)

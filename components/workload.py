@@ -1,10 +1,11 @@
 """One service of a tenant as Kubernetes objects, secure unless the caller explicitly opts out.
 
-A ``WorkloadArgs`` becomes a ServiceAccount, a Deployment, a Service (when it has a port), an
-autoscaler (an HPA on CPU/memory, or a KEDA ScaledObject on a queue), a PodDisruptionBudget and a
-NetworkPolicy. The defaults are the hardened ones (``components.pod_security``): non-root with a
-high UID, read-only root filesystem with a writable ``/tmp``, no privilege escalation, no
-capabilities, ``RuntimeDefault`` seccomp, no service-account token, requests and limits, probes,
+A ``WorkloadArgs`` becomes a ServiceAccount, a Deployment, a Service (when it has an HTTP or a
+metrics port), an autoscaler (an HPA on CPU/memory, or a KEDA ScaledObject when a queue or a
+request rate drives it), a PodDisruptionBudget and a NetworkPolicy. The defaults are the hardened
+ones (``components.pod_security``): non-root with a high UID, read-only root filesystem with a
+writable ``/tmp`` (and any further ``empty_dirs``), no privilege escalation, no capabilities,
+``RuntimeDefault`` seccomp, no service-account token, requests and limits, probes,
 ``maxUnavailable: 0`` rollouts and spreading across nodes.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -26,6 +28,31 @@ from .pod_security import (
 
 NAME_LABEL = "app.kubernetes.io/name"
 """The selector label of every workload's pods (unique per namespace)."""
+HTTP_PORT_NAME = "http"
+GPU_RESOURCE = "nvidia.com/gpu"
+"""The extended resource NVIDIA's device plugin advertises (EKS Auto Mode's GPU AMIs run it)."""
+ZONE_LABEL = "topology.kubernetes.io/zone"
+METRICS_PORT_NAME = "metrics"
+"""The port name monitoring discovers scrape targets by (container and Service); the edge never routes it."""
+
+# Used when the caller passes none: scale up fast (double every 30 s, or 4 pods/min), scale down slowly
+# (at most half per minute after 5 quiet minutes) so a bursty queue does not thrash. autoscaling/v2
+# ``behavior`` in its wire (camelCase) form, which a KEDA ScaledObject takes verbatim.
+DEFAULT_BEHAVIOR: Mapping[str, Any] = {
+    "scaleUp": {
+        "stabilizationWindowSeconds": 30,
+        "selectPolicy": "Max",
+        "policies": [
+            {"type": "Percent", "value": 100, "periodSeconds": 30},
+            {"type": "Pods", "value": 4, "periodSeconds": 60},
+        ],
+    },
+    "scaleDown": {
+        "stabilizationWindowSeconds": 300,
+        "selectPolicy": "Max",
+        "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -66,14 +93,14 @@ class ResourceScaling:
     max_replicas: int
     cpu_percent: int | None = None
     memory_percent: int | None = None
+    behavior: Mapping[str, Any] = field(default_factory=lambda: DEFAULT_BEHAVIOR)
+    """autoscaling/v2 ``behavior`` in wire form (``scaleUp``/``scaleDown``). Default: ``DEFAULT_BEHAVIOR``."""
 
 
 @dataclass(frozen=True)
-class QueueScaling:
-    """A KEDA ScaledObject on a Redis list's length (a Celery queue on the Valkey broker)."""
+class RedisListTrigger:
+    """A Redis list's length (a Celery queue on the Valkey broker)."""
 
-    min_replicas: int
-    max_replicas: int
     list_name: str
     address: pulumi.Input[str]
     """``host:port`` of the broker."""
@@ -82,9 +109,43 @@ class QueueScaling:
     list_length: int = 10
     """Target average queued tasks per replica."""
     activation_list_length: int = 0
+    database_index: int = 0
+    """The broker's logical database (Celery's ``redis://host/<n>``); the queue's list lives there."""
     enable_tls: bool = True
     """Set ``enableTLS`` (KEDA verifies against system CAs). False when the TriggerAuthentication supplies
     ``tls``/``ca`` instead, e.g. for a server certificate signed by a private CA (KEDA refuses both)."""
+
+
+@dataclass(frozen=True)
+class PrometheusTrigger:
+    """A PromQL query's value, averaged over replicas (KEDA's Prometheus scaler, ``AverageValue``)."""
+
+    server_address: pulumi.Input[str]
+    """Prometheus's HTTP API base URL, e.g. ``http://10.110.0.5:9090``: a server with a query API."""
+    query: pulumi.Input[str]
+    threshold: int
+    """Target value per replica."""
+    activation_threshold: int = 0
+
+
+@dataclass(frozen=True)
+class UtilizationTrigger:
+    """KEDA's cpu/memory trigger (average utilisation of the requests, from metrics-server)."""
+
+    resource: str
+    """``cpu`` or ``memory``."""
+    percent: int
+
+
+@dataclass(frozen=True)
+class KedaScaling:
+    """A KEDA ScaledObject: every trigger in one object (KEDA creates and owns the HPA behind it)."""
+
+    min_replicas: int
+    max_replicas: int
+    triggers: Sequence[RedisListTrigger | PrometheusTrigger | UtilizationTrigger]
+    behavior: Mapping[str, Any] = field(default_factory=lambda: DEFAULT_BEHAVIOR)
+    """autoscaling/v2 ``behavior`` of KEDA's HPA. Default: ``DEFAULT_BEHAVIOR``."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The KEDA installation: its CRDs must exist before a ScaledObject is created."""
 
@@ -113,20 +174,24 @@ class WorkloadArgs:
     liveness: ProbeSpec
     readiness: ProbeSpec
     port: int | None = None
-    """HTTP port. Default: none, so no Service and no ingress rule (a worker)."""
+    """Container HTTP port (named ``http``). Default: none, so no HTTP Service port and no ingress rule."""
+    service_port: int | None = None
+    """Port of the Service that forwards to ``port``. Default: ``port``."""
     command: Sequence[str] | None = None
     """Default: the image's entrypoint."""
     args: Sequence[str] | None = None
     """Default: the image's command."""
     replicas: int = 1
     """Used only when ``scaling`` is None; an autoscaler owns the count otherwise."""
-    scaling: ResourceScaling | QueueScaling | None = None
+    scaling: ResourceScaling | KedaScaling | None = None
     """Default: a fixed replica count."""
     env: Mapping[str, str] = field(default_factory=dict)
     config_maps: Sequence[str] = ()
     """ConfigMaps loaded whole as environment (``envFrom``). Default: none."""
     config_map_mounts: Mapping[str, str] = field(default_factory=dict)
     """Directory -> ConfigMap mounted read-only there as files (e.g. CA certificates). Default: none."""
+    empty_dirs: Mapping[str, str] = field(default_factory=dict)
+    """Directory -> size limit of a writable emptyDir there (besides ``/tmp``, e.g. ``/app/logs``). Default: none."""
     secret_env: Mapping[str, SecretKeyRef] = field(default_factory=dict)
     """Environment variables read from Secret keys, one by one (least privilege). Default: none."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -139,13 +204,23 @@ class WorkloadArgs:
     egress_to: Sequence[NetworkPeer] = ()
     """Where the pods may connect beyond the namespace's shared DNS rule. Default: nowhere."""
     metrics_port: int | None = None
-    """Prometheus port; pods get ``prometheus.io/*`` annotations. Default: not scraped."""
+    """Prometheus port, named ``metrics`` on the container and the Service, distinct from ``port``; pods get
+    ``prometheus.io/*`` annotations. Default: not scraped."""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations on the Deployment (e.g. a reloader's "restart when this Secret changes"). Default: none."""
     uid: int = DEFAULT_UID
     image_pull_secret: str | None = None
     """Default: none (public image, or credentials on the nodes)."""
     read_only_root_filesystem: bool = True
     """Opt-out for images that cannot run read-only (the namespace's PSA still applies)."""
     tmp_size_limit: str = "256Mi"
+    gpus: int = 0
+    """NVIDIA GPUs per pod (``nvidia.com/gpu``, request = limit as Kubernetes requires of extended resources).
+    Default: none. Pair it with the GPU pool's node selector and toleration (GPU pools are tainted)."""
+    zone_spread: bool = False
+    """Also spread replicas across zones (``topology.kubernetes.io/zone``, maxSkew 1, DoNotSchedule), as seed 004
+    asks. Only where nodes carry the zone label (EKS: every node; DOKS: none, a region has no zones there, and a
+    DoNotSchedule constraint on a missing label would leave every pod Pending). Default: off."""
 
 
 class Workload(pulumi.ComponentResource):
@@ -168,6 +243,15 @@ class Workload(pulumi.ComponentResource):
             raise ValueError(f"{name}: replicas must be >= 1")
         if args.image.endswith(":latest") or ("@" not in args.image and ":" not in args.image.rsplit("/", 1)[-1]):
             raise ValueError(f"{name}: image {args.image!r} is not pinned (use a tag other than latest, or a digest)")
+        if args.metrics_port is not None and args.metrics_port == args.port:
+            raise ValueError(f"{name}: metrics_port {args.metrics_port} must differ from the HTTP port (never routed)")
+        if args.service_port is not None and args.port is None:
+            raise ValueError(f"{name}: service_port needs a container port to forward to")
+        if len(set(args.config_map_mounts.values())) != len(args.config_map_mounts):
+            raise ValueError(f"{name}: a ConfigMap is mounted twice: {dict(args.config_map_mounts)}")
+        if set(args.empty_dirs) & {*args.config_map_mounts, "/tmp"}:  # noqa: S108 - the platform's scratch mount
+            raise ValueError(f"{name}: a directory is mounted twice: {sorted(args.empty_dirs)}")
+        _check_scaling_and_gpus(name, args)
         super().__init__("platform:workload:Workload", name, None, opts)
 
         object_name = args.object_name
@@ -190,7 +274,9 @@ class Workload(pulumi.ComponentResource):
 
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=meta(),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=object_name, namespace=args.namespace, labels=labels, annotations=dict(args.annotations) or None
+            ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # Under an autoscaler the count is its to own: a count here would be reset on every `up`.
                 replicas=None if args.scaling else args.replicas,
@@ -210,15 +296,24 @@ class Workload(pulumi.ComponentResource):
         self.deployment_name = deployment.metadata.name
 
         self.service_name = None
+        service_ports = []
         if args.port is not None:
+            service_ports.append(
+                k8s.core.v1.ServicePortArgs(
+                    name=HTTP_PORT_NAME, protocol="TCP", port=args.service_port or args.port, target_port=HTTP_PORT_NAME
+                )
+            )
+        if args.metrics_port is not None:
+            service_ports.append(
+                k8s.core.v1.ServicePortArgs(
+                    name=METRICS_PORT_NAME, protocol="TCP", port=args.metrics_port, target_port=METRICS_PORT_NAME
+                )
+            )
+        if service_ports:
             service = k8s.core.v1.Service(
                 f"{name}-service",
                 metadata=meta(),
-                spec=k8s.core.v1.ServiceSpecArgs(
-                    type="ClusterIP",
-                    selector=selector,
-                    ports=[k8s.core.v1.ServicePortArgs(name="http", port=args.port, target_port="http")],
-                ),
+                spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector=selector, ports=service_ports),
                 opts=child,
             )
             self.service_name = service.metadata.name
@@ -277,10 +372,16 @@ class Workload(pulumi.ComponentResource):
             for var, ref in sorted(args.secret_env.items())
         ]
         ports = (
-            [k8s.core.v1.ContainerPortArgs(name="http", container_port=args.port, protocol="TCP")] if args.port else []
+            [k8s.core.v1.ContainerPortArgs(name=HTTP_PORT_NAME, container_port=args.port, protocol="TCP")]
+            if args.port
+            else []
         )
-        if args.metrics_port and args.metrics_port != args.port:
-            ports.append(k8s.core.v1.ContainerPortArgs(name="metrics", container_port=args.metrics_port))
+        if args.metrics_port:
+            ports.append(
+                k8s.core.v1.ContainerPortArgs(name=METRICS_PORT_NAME, container_port=args.metrics_port, protocol="TCP")
+            )
+        # Extended resources cannot be overcommitted: Kubernetes requires the request to equal the limit.
+        gpus = {GPU_RESOURCE: str(args.gpus)} if args.gpus else {}
         container = k8s.core.v1.ContainerArgs(
             name=name,
             image=args.image,
@@ -297,8 +398,8 @@ class Workload(pulumi.ComponentResource):
             ]
             or None,
             resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={"cpu": args.resources.requests_cpu, "memory": args.resources.requests_memory},
-                limits={"cpu": args.resources.limits_cpu, "memory": args.resources.limits_memory},
+                requests={"cpu": args.resources.requests_cpu, "memory": args.resources.requests_memory, **gpus},
+                limits={"cpu": args.resources.limits_cpu, "memory": args.resources.limits_memory, **gpus},
             ),
             liveness_probe=_probe(args.liveness, args.port),
             readiness_probe=_probe(args.readiness, args.port),
@@ -308,6 +409,10 @@ class Workload(pulumi.ComponentResource):
                 *(
                     k8s.core.v1.VolumeMountArgs(name=f"cm-{cm}", mount_path=path, read_only=True)
                     for path, cm in sorted(args.config_map_mounts.items())
+                ),
+                *(
+                    k8s.core.v1.VolumeMountArgs(name=f"scratch-{index}", mount_path=path)
+                    for index, path in enumerate(sorted(args.empty_dirs))
                 ),
             ],
         )
@@ -325,6 +430,13 @@ class Workload(pulumi.ComponentResource):
                     )
                     for _, cm in sorted(args.config_map_mounts.items())
                 ),
+                *(
+                    k8s.core.v1.VolumeArgs(
+                        name=f"scratch-{index}",
+                        empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=args.empty_dirs[path]),
+                    )
+                    for index, path in enumerate(sorted(args.empty_dirs))
+                ),
             ],
             image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=args.image_pull_secret)]
             if args.image_pull_secret
@@ -334,13 +446,19 @@ class Workload(pulumi.ComponentResource):
                 k8s.core.v1.TolerationArgs(key=k, operator="Equal", value=v, effect=e) for k, v, e in args.tolerations
             ]
             or None,
-            # ScheduleAnyway: a pool scaled to its minimum must not leave replicas Pending.
+            # Hosts: ScheduleAnyway, a pool scaled to its minimum must not leave replicas Pending. Zones: the
+            # seed's DoNotSchedule, so a zone outage never takes more than its share; Karpenter provisions
+            # nodes in the zone the constraint asks for, so it does not strand pods as a fixed pool would.
             topology_spread_constraints=[
                 k8s.core.v1.TopologySpreadConstraintArgs(
                     max_skew=1,
-                    topology_key="kubernetes.io/hostname",
-                    when_unsatisfiable="ScheduleAnyway",
+                    topology_key=key,
+                    when_unsatisfiable=when,
                     label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
+                )
+                for key, when in (
+                    ("kubernetes.io/hostname", "ScheduleAnyway"),
+                    *([(ZONE_LABEL, "DoNotSchedule")] if args.zone_spread else []),
                 )
             ],
             termination_grace_period_seconds=60,
@@ -373,11 +491,11 @@ class Workload(pulumi.ComponentResource):
                     min_replicas=scaling.min_replicas,
                     max_replicas=scaling.max_replicas,
                     metrics=metrics,
-                    behavior=_behavior(),
+                    behavior=_behavior(scaling.behavior),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        elif isinstance(scaling, QueueScaling):
+        elif isinstance(scaling, KedaScaling):
             # KEDA creates and owns the HPA behind a ScaledObject ("keda-hpa-<name>"): no HPA of ours.
             k8s.apiextensions.CustomResource(
                 f"{name}-scaledobject",
@@ -390,46 +508,76 @@ class Workload(pulumi.ComponentResource):
                     "maxReplicaCount": scaling.max_replicas,
                     "pollingInterval": 15,
                     "cooldownPeriod": 300,
-                    "advanced": {"horizontalPodAutoscalerConfig": {"behavior": _BEHAVIOR}},
-                    "triggers": [
-                        {
-                            "type": "redis",
-                            "metadata": {
-                                "address": scaling.address,
-                                "listName": scaling.list_name,
-                                "listLength": str(scaling.list_length),
-                                "activationListLength": str(scaling.activation_list_length),
-                                "databaseIndex": "0",
-                                **({"enableTLS": "true"} if scaling.enable_tls else {}),
-                            },
-                            "authenticationRef": {"name": scaling.authentication_ref},
-                        }
-                    ],
+                    "advanced": {"horizontalPodAutoscalerConfig": {"behavior": dict(scaling.behavior)}},
+                    "triggers": [_keda_trigger(trigger) for trigger in scaling.triggers],
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(scaling.depends_on)),
             )
 
 
-# Seed 000's HPA behaviour: scale up fast (double every 30 s, or 4 pods/min for workers), scale down
-# slowly (at most half per minute after 5 quiet minutes) so a bursty queue does not thrash.
-_BEHAVIOR = {
-    "scaleUp": {
-        "stabilizationWindowSeconds": 30,
-        "selectPolicy": "Max",
-        "policies": [
-            {"type": "Percent", "value": 100, "periodSeconds": 30},
-            {"type": "Pods", "value": 4, "periodSeconds": 60},
-        ],
-    },
-    "scaleDown": {
-        "stabilizationWindowSeconds": 300,
-        "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
-    },
-}
+def _check_scaling_and_gpus(name: str, args: WorkloadArgs) -> None:
+    scaling = args.scaling
+    if isinstance(scaling, ResourceScaling) and scaling.min_replicas < 1:
+        raise ValueError(
+            f"{name}: an HPA's minReplicas is at least 1 (scale-to-zero is KEDA's: give it a queue or "
+            "request-rate trigger)"
+        )
+    if (
+        isinstance(scaling, KedaScaling)
+        and scaling.min_replicas == 0
+        and all(isinstance(t, UtilizationTrigger) for t in scaling.triggers)
+    ):
+        # KEDA's admission webhook refuses it too: CPU/memory of zero pods cannot wake the workload.
+        raise ValueError(
+            f"{name}: minReplicas 0 needs an event trigger (queue, request rate) besides cpu/memory: nothing "
+            "would wake zero pods up"
+        )
+    if args.gpus < 0:
+        raise ValueError(f"{name}: gpus {args.gpus} must be >= 0 (whole GPUs per pod)")
+    if args.gpus and not args.tolerations:
+        raise ValueError(
+            f"{name}: gpus {args.gpus} without a toleration: GPU pools are tainted so that only GPU workloads land "
+            "there; pin the workload to the GPU pool (node_selector and its taint's toleration)"
+        )
 
 
-def _behavior() -> k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs:
-    def rules(spec: dict) -> k8s.autoscaling.v2.HPAScalingRulesArgs:
+def _keda_trigger(trigger: RedisListTrigger | PrometheusTrigger | UtilizationTrigger) -> dict[str, Any]:
+    if isinstance(trigger, RedisListTrigger):
+        return {
+            "type": "redis",
+            "metadata": {
+                "address": trigger.address,
+                "listName": trigger.list_name,
+                "listLength": str(trigger.list_length),
+                "activationListLength": str(trigger.activation_list_length),
+                # Celery's queue lists live in the broker's database, not necessarily 0.
+                "databaseIndex": str(trigger.database_index),
+                **({"enableTLS": "true"} if trigger.enable_tls else {}),
+            },
+            "authenticationRef": {"name": trigger.authentication_ref},
+        }
+    if isinstance(trigger, PrometheusTrigger):
+        return {
+            "type": "prometheus",
+            # AverageValue: the query's total divided by the replicas is held at the threshold.
+            "metricType": "AverageValue",
+            "metadata": {
+                "serverAddress": trigger.server_address,
+                "query": trigger.query,
+                "threshold": str(trigger.threshold),
+                "activationThreshold": str(trigger.activation_threshold),
+                # An unreachable Prometheus must not scale the API to its floor: KEDA then keeps the
+                # replica count the other triggers (CPU/memory) ask for.
+                "ignoreNullValues": "true",
+            },
+        }
+    return {"type": trigger.resource, "metricType": "Utilization", "metadata": {"value": str(trigger.percent)}}
+
+
+def _behavior(behavior: Mapping[str, Any]) -> k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs:
+    def rules(spec: Mapping[str, Any] | None) -> k8s.autoscaling.v2.HPAScalingRulesArgs | None:
+        if spec is None:
+            return None
         return k8s.autoscaling.v2.HPAScalingRulesArgs(
             stabilization_window_seconds=spec["stabilizationWindowSeconds"],
             select_policy=spec.get("selectPolicy"),
@@ -442,7 +590,7 @@ def _behavior() -> k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs:
         )
 
     return k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
-        scale_up=rules(_BEHAVIOR["scaleUp"]), scale_down=rules(_BEHAVIOR["scaleDown"])
+        scale_up=rules(behavior.get("scaleUp")), scale_down=rules(behavior.get("scaleDown"))
     )
 
 

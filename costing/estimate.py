@@ -29,6 +29,7 @@ Status = Literal["priced", "free", "unpriced"]
 DO_CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 DO_NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 DO_DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
+DO_DATABASE_REPLICA = "digitalocean:index/databaseReplica:DatabaseReplica"
 DO_DROPLET = "digitalocean:index/droplet:Droplet"
 DO_VOLUME = "digitalocean:index/volume:Volume"
 DO_LOAD_BALANCER = "digitalocean:index/loadBalancer:LoadBalancer"
@@ -39,6 +40,7 @@ K8S_CRONJOB = "kubernetes:batch/v1:CronJob"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HELM_RELEASE_V4 = "kubernetes:helm.sh/v4:Chart"
 KARPENTER_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
 S3_BUCKET = "aws:s3/bucket:Bucket"
 S3_BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
 S3_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
@@ -74,6 +76,9 @@ FREE_TYPES: dict[str, str] = {
     "digitalocean:index/volumeAttachment:VolumeAttachment": "free",
     "digitalocean:index/tag:Tag": "free",
     "digitalocean:index/sshKey:SshKey": "free",
+    "digitalocean:index/spacesKey:SpacesKey": "access keys are free",
+    "digitalocean:index/spacesBucketPolicy:SpacesBucketPolicy": "part of the Spaces subscription",
+    "digitalocean:index/cdn:Cdn": "Spaces CDN egress counts against the subscription's transfer (unverified)",
     "aws:kms/alias:Alias": "free",
     "aws:s3/bucketPolicy:BucketPolicy": "bucket settings are free",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket settings are free",
@@ -95,6 +100,12 @@ FREE_TYPES: dict[str, str] = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "free",
     "aws:eks/accessEntry:AccessEntry": "free",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "free",
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": "free",
+    "aws:rds/subnetGroup:SubnetGroup": "free",
+    "aws:rds/parameterGroup:ParameterGroup": "free",
+    "aws:elasticache/subnetGroup:SubnetGroup": "free",
+    "aws:elasticache/user:User": "free",
+    "aws:elasticache/userGroup:UserGroup": "free",
 }
 """Types that cost nothing by themselves, with the reason shown in the table."""
 
@@ -331,6 +342,14 @@ def _do_database(ctx: _Context, item: Item) -> list[Line]:
     return lines
 
 
+def _do_database_replica(ctx: _Context, item: Item) -> list[Line]:
+    # A read-only replica is billed as one more node of its own plan (DigitalOcean's pricing page).
+    size = _text(item.props.get("size"))
+    if size is None:
+        return [_unpriced(item, "PostgreSQL replica", "?", "1", "plan unknown at preview")]
+    return [_per_unit(ctx, item, f"do.db.{size}", "PostgreSQL replica", size, 1, 1)]
+
+
 def _do_droplet(ctx: _Context, item: Item) -> list[Line]:
     size = _text(item.props.get("size"))
     if size is None:
@@ -403,6 +422,20 @@ def _helm_release(ctx: _Context, item: Item) -> list[Line]:
         _lb_line(ctx, item, annotations, f"created by the cluster's CCM for Helm values {path}")
         for path, annotations in _load_balancer_services(item.props.get("values"))
     ]
+
+
+def _envoy_proxy(ctx: _Context, item: Item) -> list[Line]:
+    # Envoy Gateway creates one Service per Gateway from this template, of type LoadBalancer unless it
+    # says otherwise (the shared Gateway is the only one using it): the CCM makes it a DigitalOcean LB.
+    if not item.props:
+        return [_unpriced(item, "EnvoyProxy", "?", "1", UNSEEN)]
+    kubernetes = ((item.props.get("spec") or {}).get("provider") or {}).get("kubernetes") or {}
+    service = kubernetes.get("envoyService") or {}
+    if service.get("type", "LoadBalancer") != "LoadBalancer":
+        return []
+    annotations = service.get("annotations")
+    where = "created by the cluster's CCM for the Gateway's Envoy Service"
+    return [_lb_line(ctx, item, annotations if isinstance(annotations, Mapping) else {}, where)]
 
 
 def _k8s_service(ctx: _Context, item: Item) -> list[Line]:
@@ -680,7 +713,69 @@ def _karpenter_pool(ctx: _Context, item: Item) -> list[Line]:
     if cpu is None:
         return [_unpriced(item, "EKS node pool", "no CPU limit", "0-?", "no CPU cap: the pool can grow without bound")]
     line = _per_unit(ctx, item, "aws.eks.auto-mode-vcpu", "EKS node pool", f"{cpu:g} vCPU cap", 0, cpu)
-    return [replace(line, count=f"0-{cpu:g} vCPU", note="scales to zero; on-demand price as ceiling")]
+    lines = [replace(line, count=f"0-{cpu:g} vCPU", note="scales to zero; on-demand price as ceiling")]
+    gpus = _number(((spec or {}).get("limits") or {}).get("nvidia.com/gpu")) if isinstance(spec, Mapping) else None
+    if gpus:
+        # A GPU instance's price is mostly its GPU: priced per GPU on top of the vCPU line (a slight overcount).
+        gpu = _per_unit(
+            ctx,
+            item,
+            "aws.eks.auto-mode-gpu",
+            "EKS GPU node pool",
+            f"{gpus:g} GPU cap",
+            0,
+            gpus,
+            resource=f"{item.name} GPUs",
+        )
+        lines.append(replace(gpu, count=f"0-{gpus:g} GPU", note="scales to zero; on-demand price as ceiling"))
+    return lines
+
+
+def _rds_instance(ctx: _Context, item: Item) -> list[Line]:
+    """An RDS instance: twice for Multi-AZ (the standby is billed like the primary), its gp3 storage, and the
+    Secrets Manager secret RDS keeps the master password in. A replica's storage follows its source."""
+    cls = _text(item.props.get("instanceClass"))
+    if cls is None:
+        return [_unpriced(item, "RDS instance", "?", "?", "instance class unknown at preview")]
+    copies = 2 if _truthy(item.props.get("multiAz")) else 1
+    lines = [_per_unit(ctx, item, f"aws.rds.{cls}", "RDS instance", cls, copies, copies)]
+    storage = _number(item.props.get("allocatedStorage"))
+    ceiling = _number(item.props.get("maxAllocatedStorage")) or storage
+    if storage is not None and ceiling is not None:
+        lines.append(
+            _per_unit(
+                ctx,
+                item,
+                "aws.rds.gp3",
+                "RDS storage",
+                "GiB gp3",
+                storage * copies,
+                ceiling * copies,
+                resource=f"{item.name} storage",
+            )
+        )
+    if _truthy(item.props.get("manageMasterUserPassword")):
+        lines.append(
+            _per_unit(
+                ctx,
+                item,
+                "aws.secretsmanager.secret",
+                "Secrets Manager",
+                "master secret",
+                1,
+                1,
+                resource=f"{item.name} secret",
+            )
+        )
+    return lines
+
+
+def _elasticache_group(ctx: _Context, item: Item) -> list[Line]:
+    node = _text(item.props.get("nodeType"))
+    count = _number(item.props.get("numCacheClusters"))
+    if node is None or count is None:
+        return [_unpriced(item, "ElastiCache", "?", "?", "node type or count unknown at preview")]
+    return [_per_unit(ctx, item, f"aws.elasticache.valkey.{node}", "ElastiCache (Valkey)", node, count, count)]
 
 
 def _log_group(ctx: _Context, item: Item) -> list[Line]:
@@ -691,6 +786,8 @@ RULES: dict[str, Any] = {
     DO_CLUSTER: _do_cluster,
     DO_NODE_POOL: _do_node_pool,
     DO_DATABASE: _do_database,
+    DO_DATABASE_REPLICA: _do_database_replica,
+    ENVOY_PROXY: _envoy_proxy,
     DO_DROPLET: _do_droplet,
     DO_VOLUME: _do_volume,
     DO_LOAD_BALANCER: _do_load_balancer,
@@ -704,6 +801,8 @@ RULES: dict[str, Any] = {
     NAT_GATEWAY: _fixed("NAT gateway", "aws.ec2.nat-gateway", "per gateway", "+ $0.045/GB processed (usage)"),
     EIP: _fixed("public IPv4", "aws.ec2.public-ipv4", "per address"),
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _elasticache_group,
 }
 """Per-type pricing rules (buckets are priced together, see ``_aws_buckets``)."""
 

@@ -98,6 +98,45 @@ PRICES: dict[str, Price] = _rows(
         "2025-01",
         "unverified",
     ),
+    # --- AWS data services of `target: aws` tenants (issue 15); on-demand, single-AZ, per instance or node
+    *(
+        Price(
+            f"aws.rds.{cls}",
+            hourly * AWS_HOURS_PER_MONTH,
+            f"instance-month (${hourly}/h)",
+            _AWS,
+            "2025-01",
+            "unverified",
+        )
+        for cls, hourly in (
+            ("db.t4g.micro", 0.016),
+            ("db.t4g.small", 0.032),
+            ("db.t4g.medium", 0.065),
+            ("db.t4g.large", 0.129),
+            ("db.m7g.large", 0.168),
+        )
+    ),
+    Price("aws.rds.gp3", 0.115, "GiB-month (single-AZ; Multi-AZ bills twice)", _AWS, "2025-01", "unverified"),
+    Price("aws.secretsmanager.secret", 0.40, "secret-month", _AWS, "2025-01", "likely"),
+    *(
+        Price(
+            f"aws.elasticache.valkey.{node}",
+            hourly * AWS_HOURS_PER_MONTH,
+            f"node-month (${hourly}/h: Redis OSS price less Valkey's 20%)",
+            _AWS,
+            "2025-01",
+            "unverified",
+        )
+        for node, hourly in (("cache.t4g.micro", 0.0128), ("cache.t4g.small", 0.0256), ("cache.t4g.medium", 0.052))
+    ),
+    Price(
+        "aws.eks.auto-mode-gpu",
+        0.805 * 1.12 * AWS_HOURS_PER_MONTH,
+        "GPU-month (g6.xlarge on-demand $0.805/h + ~12% Auto Mode fee; spot is 50-70% less)",
+        "AWS EC2 and EKS Auto Mode pricing as remembered",
+        "2025-01",
+        "unverified",
+    ),
     # --- Usage assumptions (not prices)
     Price(
         "assume.backup-dump-gib.min",

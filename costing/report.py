@@ -131,7 +131,9 @@ def markdown(estimate: Estimate) -> str:
         + ".",
     ]
     if estimate.unpriced:
-        out.append(f"Unpriced, not in the totals: {', '.join(line.resource for line in estimate.unpriced)}.")
+        # Sorted: resources whose inputs wait on outputs register in no fixed order (README must be stable).
+        names = sorted(line.resource for line in estimate.unpriced)
+        out.append(f"Unpriced, not in the totals: {', '.join(names)}.")
     return "\n".join(out)
 
 

@@ -11,7 +11,7 @@ read from the program's wiring:
   Secret's value and matched against the hosts, addresses and bucket names other components' resources
   return; other components' configuration strings (e.g. the metrics agent's remote-write URL) the same way;
   a remaining dependency on a data service (e.g. a KEDA scaler on the cache) as a plain "uses" edge;
-* routes: each Ingress backend matched to the workload whose Service has that name;
+* routes: each Ingress or HTTPRoute backend matched to the workload whose Service has that name;
 * traffic: a Helm release whose values ask for a ``LoadBalancer`` Service (the cloud-controller-manager
   creates the load balancer) becomes Internet -> load balancer -> that component.
 """
@@ -43,6 +43,9 @@ ENDPOINT_FIELDS = ("host", "privateHost", "bucket", "ipv4Address", "ipv4AddressP
 CONTAINERS = {"Network", "KubernetesCluster", "Application", "EksCluster"}
 """Component classes drawn as a box around others rather than as a node."""
 LB_NAME = "service.beta.kubernetes.io/do-loadbalancer-name"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 LB_SIZE = "service.beta.kubernetes.io/do-loadbalancer-size-unit"
 
 
@@ -223,6 +226,11 @@ def _ingress_detail(r: Record) -> str:
     return "\n".join(f"https://{h}" for h in hosts)
 
 
+def _http_route_detail(r: Record) -> str:
+    hosts = sorted(set((r.inputs.get("spec") or {}).get("hostnames") or []))
+    return "\n".join(f"https://{h}" for h in hosts)
+
+
 _DETAILS: dict[str, Any] = {
     "digitalocean:index/databaseCluster:DatabaseCluster": _database_detail,
     "digitalocean:index/droplet:Droplet": lambda r: f"droplet {r.inputs.get('size')} · {r.inputs.get('image')}",
@@ -233,6 +241,7 @@ _DETAILS: dict[str, Any] = {
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": _scaler_detail,
     "kubernetes:keda.sh/v1alpha1:ScaledObject": _scaler_detail,
     "kubernetes:networking.k8s.io/v1:Ingress": _ingress_detail,
+    HTTP_ROUTE: _http_route_detail,
     **dict.fromkeys(DEPLOYMENT_KINDS, _pods_detail),
 }
 """What a component's label says about the resources it owns, per type."""
@@ -389,11 +398,21 @@ class _Builder:
 
     def _pools(self) -> None:
         """Node pools (the cluster's embedded one and the keyed ones) inside their cluster."""
+        cluster_groups = {
+            self.comp_ids[owner.urn]
+            for r in self.index.records
+            if r.type == "digitalocean:index/kubernetesCluster:KubernetesCluster"
+            and (owner := self.index.component_of(r)) is not None
+            and owner.urn in self.comp_ids
+        }
         for r in self.index.records:
             owner = self.index.component_of(r)
             if owner is None or owner.urn not in self.comp_ids:
                 continue
             group = self.comp_ids[owner.urn]
+            if group not in cluster_groups and len(cluster_groups) == 1:
+                # A tenant's own pool (components/tenant.py) is still a pool of the one DOKS cluster.
+                (group,) = cluster_groups
             embedded = r.inputs.get("nodePool")
             if r.type == "digitalocean:index/kubernetesCluster:KubernetesCluster" and isinstance(embedded, Mapping):
                 name = str(embedded.get("name"))
@@ -551,7 +570,9 @@ def _edges(index: _Index, arch: Architecture, comp_ids: Mapping[str, str]) -> No
                 _pod_edges(index, arch, r, source, endpoints, found=found)
             elif r.type.startswith("kubernetes:") and r.type not in SERVICE_TYPES:
                 _config_edges(r, source, endpoints, found)
-        for r in owned:
+        # By name, not registration order: resources whose inputs wait on outputs register in no fixed
+        # order, and the first dependency found labels the edge (the committed diagrams must be stable).
+        for r in sorted(owned, key=lambda record: (record.type, record.urn)):
             _dependency_edges(index, r, source, comp_ids, services, found=found)
     for (source, target, style), labels in found.labels.items():
         specific = sorted(labels - {"uses"}) or sorted(labels)
@@ -569,6 +590,17 @@ def _routes(index: _Index, arch: Architecture, comp_ids: Mapping[str, str]) -> N
             services[(str(_meta(r, "namespace")), str(_meta(r, "name")))] = comp_ids[owner.urn]
     for r in index.records:
         owner = index.component_of(r)
+        if r.type == HTTP_ROUTE and owner is not None:
+            spec = r.inputs.get("spec") or {}
+            host = ",".join(spec.get("hostnames") or [])
+            for rule in spec.get("rules") or []:
+                paths = [((m.get("path") or {}).get("value") or "") for m in rule.get("matches") or [{}]]
+                for ref in rule.get("backendRefs") or []:
+                    target = services.get((str(_meta(r, "namespace")), str(ref.get("name"))))
+                    if target:
+                        for path in paths:
+                            arch.edges.append(Edge(comp_ids[owner.urn], target, f"{host}{path}"))
+            continue
         if r.type != "kubernetes:networking.k8s.io/v1:Ingress" or owner is None:
             continue
         for rule in (r.inputs.get("spec") or {}).get("rules") or []:
@@ -583,12 +615,20 @@ def _routes(index: _Index, arch: Architecture, comp_ids: Mapping[str, str]) -> N
 def _traffic(index: _Index, arch: Architecture, comp_ids: Mapping[str, str]) -> None:
     """Internet -> load balancer -> the component whose chart asked for it; DNS records -> the load balancer."""
     for r in index.records:
-        if r.type != "kubernetes:helm.sh/v3:Release":
+        # A chart's LoadBalancer Service (ingress-nginx), or the one Envoy Gateway creates from an EnvoyProxy.
+        if r.type not in ("kubernetes:helm.sh/v3:Release", ENVOY_PROXY):
             continue
         owner = index.component_of(r)
         if owner is None or comp_ids[owner.urn] not in {n.id for n in arch.nodes}:
             continue
-        for lb_annotations in _lb_annotations(r.inputs.get("values")):
+        # The DNS records wait on what gates the LB read-back: the release, or the Gateway of that proxy.
+        gates = {r.urn} | (
+            {g.urn for g in index.records if g.type == GATEWAY and index.component_of(g) == owner}
+            if r.type == ENVOY_PROXY
+            else set()
+        )
+        values = r.inputs.get("values") if r.type != ENVOY_PROXY else r.inputs.get("spec")
+        for lb_annotations in _lb_annotations(values):
             name = str(lb_annotations.get(LB_NAME) or f"{r.name}-lb")
             lb = slug(f"lb_{name}")
             group = next((n.group for n in arch.nodes if n.id == comp_ids[owner.urn]), None)
@@ -617,7 +657,7 @@ def _traffic(index: _Index, arch: Architecture, comp_ids: Mapping[str, str]) -> 
                 dns_owner = index.component_of(dns)
                 if (
                     dns.type == "digitalocean:index/dnsRecord:DnsRecord"
-                    and r.urn in dns.dependencies
+                    and gates & set(dns.dependencies)
                     and dns_owner is not None
                 ):
                     arch.edges.append(Edge(comp_ids[dns_owner.urn], lb, "DNS records", "control"))

@@ -19,6 +19,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+JOB_API_SERVER = "kubernetes-apiservers"
+JOB_API = "api-service"
+JOB_WORKERS = "worker-metrics"
+JOB_SCRAPERS = "scrapers"
 JOB_PODS = "kubernetes-pods"
 JOB_KUBE_STATE_METRICS = "kube-state-metrics"
 JOB_KUBELET = "kubelet"
@@ -32,9 +36,47 @@ PASSWORD_FILE = "password"  # noqa: S105 - a file name in the mounted Secret
 POSTGRES_CA_FILE = "postgres-ca.crt"
 VALKEY_CA_FILE = "valkey-ca.crt"
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+SCRAPE_INTERVAL = "15s"
+"""The seed's cluster-wide interval (``global.scrape_interval``)."""
+DATABASE_SCRAPE_INTERVAL = "30s"
+"""The seed's database exporters' interval."""
 DATABASE_METRICS_PORT = 9273
 
 _API_SERVER = "kubernetes.default.svc:443"
+
+METRICS_PORT_NAME = "metrics"
+"""Container port name every application service serves its metrics on (never its public port)."""
+NAME_LABEL_META = "__meta_kubernetes_pod_label_app_kubernetes_io_name"
+"""``app.kubernetes.io/name`` of the pod, as Kubernetes service discovery exposes it."""
+
+
+@dataclass(frozen=True)
+class ApplicationJob:
+    """A scrape job over the application pods whose ``app.kubernetes.io/name`` matches ``names``."""
+
+    job: str
+    names: str
+    """Anchored regular expression over ``app.kubernetes.io/name``."""
+    interval: str | None
+    """Default (None): the global 15 s."""
+    rename_labels: tuple[tuple[str, str], ...] = ()
+    """(exporter label, label the rules use) pairs, applied to every sample."""
+
+
+APPLICATION_JOBS: tuple[ApplicationJob, ...] = (
+    # Seed: `api-service` every 10 s.
+    ApplicationJob(JOB_API, "api-service", "10s"),
+    # Seed: `worker-metrics` (Flower) every 30 s. Flower 2.x exports no queue lengths and serves its
+    # metrics only on its UI port, so the Celery series come from celery-exporter (celery_queue_length
+    # {queue_name}, renamed to the `queue` label the seed's alert and panel use; celery_worker_up),
+    # plus the workers' own metrics port (application counters such as niches_discovered_total).
+    # Flower stays selected: given a port named `metrics`, it is scraped too.
+    ApplicationJob(JOB_WORKERS, "flower|celery-exporter|worker-.+", "30s", (("queue_name", "queue"),)),
+    # Seed: `scrapers`, at the global interval; selected by name instead of the seed's app=scraper label.
+    ApplicationJob(JOB_SCRAPERS, ".+-scraper", None),
+)
+"""The seed's application jobs. Targets are discovered, never listed: a pod is scraped on its
+container port named ``metrics`` (separate from the public port, which the edge routes)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +121,7 @@ class AgentSettings:
     """DigitalOcean's account-wide database metrics user (not secret; its password is)."""
     postgres_targets: Sequence[DatabaseTarget]
     valkey_targets: Sequence[DatabaseTarget]
-    scrape_interval: str = "30s"
+    scrape_interval: str = SCRAPE_INTERVAL
 
 
 def _api_proxy_job(job: str, path_suffix: str) -> dict[str, Any]:
@@ -108,6 +150,65 @@ def _api_proxy_job(job: str, path_suffix: str) -> dict[str, Any]:
     }
 
 
+def _api_server_job() -> dict[str, Any]:
+    """The seed's ``kubernetes-apiservers`` job: the ``kubernetes`` Service's https endpoints."""
+    return {
+        "job_name": JOB_API_SERVER,
+        "scheme": "https",
+        "kubernetes_sd_configs": [{"role": "endpoints"}],
+        "tls_config": {"ca_file": f"{SERVICE_ACCOUNT_DIR}/ca.crt"},
+        "authorization": {"credentials_file": f"{SERVICE_ACCOUNT_DIR}/token"},
+        "relabel_configs": [
+            {
+                "source_labels": [
+                    "__meta_kubernetes_namespace",
+                    "__meta_kubernetes_service_name",
+                    "__meta_kubernetes_endpoint_port_name",
+                ],
+                "action": "keep",
+                "regex": "default;kubernetes;https",
+            }
+        ],
+    }
+
+
+def _application_job(spec: ApplicationJob) -> dict[str, Any]:
+    job: dict[str, Any] = {
+        "job_name": spec.job,
+        "kubernetes_sd_configs": [{"role": "pod"}],
+        "relabel_configs": [
+            {"source_labels": [NAME_LABEL_META], "action": "keep", "regex": spec.names},
+            # Role `pod` yields one target per container port: only the port named `metrics`.
+            {
+                "source_labels": ["__meta_kubernetes_pod_container_port_name"],
+                "action": "keep",
+                "regex": METRICS_PORT_NAME,
+            },
+            {
+                "source_labels": ["__meta_kubernetes_pod_phase"],
+                "action": "drop",
+                "regex": "Pending|Succeeded|Failed",
+            },
+            {"source_labels": [NAME_LABEL_META], "target_label": "app"},
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            {"source_labels": ["__meta_kubernetes_pod_container_name"], "target_label": "container"},
+        ],
+    }
+    if spec.interval:
+        job["scrape_interval"] = spec.interval
+    if spec.rename_labels:
+        job["metric_relabel_configs"] = [
+            rule
+            for source, target in spec.rename_labels
+            for rule in (
+                {"source_labels": [source], "regex": "(.+)", "target_label": target},
+                {"action": "labeldrop", "regex": source},
+            )
+        ]
+    return job
+
+
 def _database_job(job: str, targets: Sequence[DatabaseTarget], username: str, ca_file: str) -> list[dict[str, Any]]:
     # One job per target: each has its own TLS server name. They share the job label, which is
     # what the rules and dashboards select on.
@@ -115,7 +216,7 @@ def _database_job(job: str, targets: Sequence[DatabaseTarget], username: str, ca
         {
             "job_name": f"{job}-{index}" if len(targets) > 1 else job,
             "scheme": "https",
-            "scrape_interval": "60s",
+            "scrape_interval": DATABASE_SCRAPE_INTERVAL,
             "basic_auth": {"username": username, "password_file": f"{SECRETS_DIR}/{PASSWORD_FILE}"},
             "tls_config": {"ca_file": f"{SECRETS_DIR}/{ca_file}", "server_name": target.server_name},
             "static_configs": [{"targets": [target.address], "labels": {"job": job}}],
@@ -142,11 +243,20 @@ def render_agent_config(settings: AgentSettings) -> str:
             }
         ],
         "scrape_configs": [
+            _api_server_job(),
+            *(_application_job(spec) for spec in APPLICATION_JOBS),
             {
                 # Pods opt in with prometheus.io/scrape: "true"; /path and /port override the defaults.
                 "job_name": JOB_PODS,
                 "kubernetes_sd_configs": [{"role": "pod"}],
                 "relabel_configs": [
+                    # Application pods belong to their seed job above; scraping them here as well
+                    # would double every series (and every sum() over them).
+                    {
+                        "source_labels": [NAME_LABEL_META],
+                        "action": "drop",
+                        "regex": "|".join(f"(?:{spec.names})" for spec in APPLICATION_JOBS),
+                    },
                     {
                         "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
                         "action": "keep",

@@ -5,9 +5,10 @@ volume, mounted at DATA_DIR before any service starts, so a replacement loses no
 Alertmanager silences and Grafana's database survive. Configuration is not state: it is rendered
 here, reviewed as golden files and rewritten by each replacement.
 
-What runs (all from Ubuntu packages except Grafana, from Grafana's signed APT repository):
+What runs (all from Ubuntu packages except Grafana and Loki, from Grafana's signed APT repository):
 Prometheus :9090 (rules, remote-write receiver), Alertmanager :9093, node_exporter :9100,
-Grafana :3000. The cloud firewall decides who reaches which port (components/monitoring_server.py).
+Grafana :3000, Loki :3100 (central logs, pushed by the in-cluster log agent). The cloud firewall
+decides who reaches which port (components/monitoring_server.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .grafana import (
     render_datasources,
     render_grafana_ini,
 )
+from .loki import LOKI_CONFIG, LOKI_VERSION, LokiSettings, render_loki_config
 from .prometheus import GRAFANA_PORT, PROMETHEUS_PORT, RULES_DIR, prometheus_args, render_prometheus_config
 from .rules import render_rule_files
 
@@ -58,6 +60,8 @@ class MonitoringHost:
     """DigitalOcean volume name; the device is /dev/disk/by-id/scsi-0DO_Volume_<name>."""
     volume_size_gib: int
     retention_days: int
+    log_retention_days: int = 30
+    """How long Loki keeps logs (the compactor deletes older chunks)."""
 
 
 @dataclass(frozen=True)
@@ -87,14 +91,14 @@ mkdir -p {DATA_DIR}
 grep -q "$DEVICE" /etc/fstab || echo "$DEVICE {DATA_DIR} ext4 defaults,nofail,discard,noatime 0 2" >> /etc/fstab
 mountpoint -q {DATA_DIR} || mount {DATA_DIR}
 mountpoint -q {DATA_DIR} || {{ echo "{DATA_DIR} is not mounted" >&2; exit 1; }}
-mkdir -p {DATA_DIR}/prometheus {DATA_DIR}/alertmanager {DATA_DIR}/grafana
+mkdir -p {DATA_DIR}/prometheus {DATA_DIR}/alertmanager {DATA_DIR}/grafana {DATA_DIR}/loki
 """
 
 
 def _install_script(host: MonitoringHost) -> str:
     return f"""#!/bin/bash
-# Prometheus, Alertmanager and node_exporter from Ubuntu; Grafana (pinned) from Grafana's signed APT
-# repository.
+# Prometheus, Alertmanager and node_exporter from Ubuntu; Grafana and Loki (pinned) from Grafana's
+# signed APT repository.
 set -euo pipefail
 # Refuse to run unless the data volume is mounted where the services keep their state: cloud-init's
 # runcmd goes on after a failed mount script, and the installer would then put TSDB, silences and
@@ -115,20 +119,21 @@ echo "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stab
 "${{APT[@]}}" update
 # Our config files were written first: keep them (confold) instead of prompting.
 "${{APT[@]}}" install -y -o Dpkg::Options::=--force-confold \\
-  prometheus prometheus-alertmanager prometheus-node-exporter grafana={GRAFANA_VERSION}
-# Held, so a manual `apt-get upgrade` on the droplet does not move it either.
-apt-mark hold grafana
+  prometheus prometheus-alertmanager prometheus-node-exporter grafana={GRAFANA_VERSION} loki={LOKI_VERSION}
+# Held, so a manual `apt-get upgrade` on the droplet does not move them either.
+apt-mark hold grafana loki
 # The service users exist only now: hand them their data and the secret-bearing configs
 # (written root-only by cloud-init, readable by nobody else).
 chown -R prometheus:prometheus {DATA_DIR}/prometheus {DATA_DIR}/alertmanager
 chown -R grafana:grafana {DATA_DIR}/grafana
+chown -R loki:loki {DATA_DIR}/loki
 chown root:prometheus /etc/prometheus/alertmanager.yml
 chown root:grafana /etc/grafana/grafana.ini
 chmod 0640 /etc/prometheus/alertmanager.yml /etc/grafana/grafana.ini
 chmod 0755 {DASHBOARDS_DIR}
 systemctl daemon-reload
-systemctl enable prometheus prometheus-alertmanager prometheus-node-exporter grafana-server
-systemctl restart prometheus prometheus-alertmanager prometheus-node-exporter grafana-server
+systemctl enable prometheus prometheus-alertmanager prometheus-node-exporter grafana-server loki
+systemctl restart prometheus prometheus-alertmanager prometheus-node-exporter grafana-server loki
 # grafana.ini's admin_password only seeds a new database; the database lives on the volume and
 # outlives droplets, so set the current secret explicitly once Grafana has migrated its database.
 for _ in $(seq 1 60); do curl -fsS http://localhost:{GRAFANA_PORT}/api/health >/dev/null && break; sleep 5; done
@@ -165,11 +170,14 @@ def render_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str, 
         "/etc/grafana/provisioning/datasources/prometheus.yaml": render_datasources(
             f"http://localhost:{PROMETHEUS_PORT}"
         ),
+        LOKI_CONFIG: render_loki_config(
+            LokiSettings(data_dir=f"{DATA_DIR}/loki", retention_days=host.log_retention_days)
+        ),
         "/etc/grafana/provisioning/dashboards/platform.yaml": render_dashboard_provider(),
         **{f"{DASHBOARDS_DIR}/{name}": text for name, text in render_dashboards().items()},
     }
     # No service may write to the root disk while the volume is missing.
-    for unit in ("prometheus", "prometheus-alertmanager", "grafana-server"):
+    for unit in ("prometheus", "prometheus-alertmanager", "grafana-server", "loki"):
         files[f"/etc/systemd/system/{unit}.service.d/10-data-volume.conf"] = _dropin()
     return files
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from .agent import JOB_CADVISOR, JOB_KUBE_STATE_METRICS, JOB_KUBELET, JOB_POSTGRES, JOB_VALKEY
+from .loki import render_loki_datasource
 
 DATASOURCE_UID = "prometheus"
 DASHBOARDS_DIR = "/var/lib/grafana-dashboards"
@@ -300,7 +301,9 @@ def render_datasources(prometheus_url: str) -> str:
                     "url": prometheus_url,
                     "isDefault": True,
                     "editable": False,
-                }
+                },
+                # Central logs (observability/loki.py): search them under Explore -> Loki.
+                render_loki_datasource(),
             ],
         },
         sort_keys=False,

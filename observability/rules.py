@@ -24,6 +24,7 @@ from .agent import (
     JOB_KUBELET,
     JOB_POSTGRES,
     JOB_VALKEY,
+    JOB_WORKERS,
 )
 
 BACKUP_CRONJOB_REGEX = ".*pg-backup.*"
@@ -312,6 +313,30 @@ MONITORING_RULES: tuple[Rule, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True)
+class RecordingRule:
+    record: str
+    expr: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"record": self.record, "expr": self.expr}
+
+
+# The seed's "Active Workers" panel reads celery_workers_active, which no exporter publishes under
+# that name. celery-exporter reports one celery_worker_up series per worker hostname (1 while its
+# heartbeats arrive, 0 after); Flower serves its metrics only on its routed UI port, so it is not
+# the source. Recorded under the seed's name so the panel (and any query written against the seed)
+# works.
+RECORDING_RULES: tuple[RecordingRule, ...] = (
+    RecordingRule(
+        "celery_workers_active",
+        f'sum without (hostname, instance, pod, container) (celery_worker_up{{job="{JOB_WORKERS}"}})',
+    ),
+)
+RECORDING_GROUP = "recording"
+
+
 GROUPS: Mapping[str, tuple[Rule, ...]] = {
     "niche-discovery": SEED_RULES,
     "kubernetes": CLUSTER_RULES,
@@ -324,13 +349,15 @@ GROUPS: Mapping[str, tuple[Rule, ...]] = {
 
 def render_rule_files() -> dict[str, str]:
     """``{file name: YAML}`` of every rule group, in a stable order."""
+    groups: dict[str, list[dict[str, Any]]] = {RECORDING_GROUP: [r.as_dict() for r in RECORDING_RULES]}
+    groups |= {name: [r.as_dict() for r in rules] for name, rules in GROUPS.items()}
     return {
         f"{name}.yml": yaml.safe_dump(
-            {"groups": [{"name": name, "rules": [r.as_dict() for r in rules]}]},
+            {"groups": [{"name": name, "rules": rules}]},
             sort_keys=False,
             width=10_000,
         )
-        for name, rules in GROUPS.items()
+        for name, rules in groups.items()
     }
 
 

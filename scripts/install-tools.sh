@@ -47,4 +47,35 @@ if ! cmp -s "$IAM_SIM/package-lock.json" "$IAM_SIM/node_modules/.package-lock.ci
   cp "$IAM_SIM/package-lock.json" "$IAM_SIM/node_modules/.package-lock.ci"
 fi
 
+# Go-built judges, pinned by their go.mod/go.sum under tools/ (from the Go module proxy):
+#   - tools/promql-selectors: Prometheus's own PromQL parser, lists each query's metric selectors
+#     (tests/observability/test_metric_sources.py);
+#   - tools/actionlint: rhysd/actionlint, the GitHub workflow linter (make lint, tests/test_workflows.py).
+for tool in promql-selectors actionlint; do
+  if [ ! -x "build/tools/$tool" ] || [ -n "$(find "tools/$tool" -newer "build/tools/$tool" -type f)" ]; then
+    echo "install-tools: go build tools/$tool"
+    mkdir -p build/tools
+    if [ "$tool" = actionlint ]; then
+      (cd "tools/$tool" && go build -o "../../build/tools/$tool" github.com/rhysd/actionlint/cmd/actionlint)
+    else
+      (cd "tools/$tool" && go build -o "../../build/tools/$tool" .)
+    fi
+  fi
+done
+
+# Loki, the release the monitoring droplet installs (LOKI_VERSION in observability/loki.py), built
+# from its Go module to check the rendered Loki config (`loki -verify-config`,
+# tests/observability/test_loki.py). Its go.mod replaces pkg/push with a directory the module zip
+# does not contain, so that one replace is dropped (the required published version is used).
+LOKI_VERSION="$(sed -n 's/^LOKI_VERSION = "\(.*\)"$/\1/p' observability/loki.py)"
+if [ ! -x build/tools/loki ] || [ "$(cat build/tools/loki.version 2>/dev/null)" != "$LOKI_VERSION" ]; then
+  echo "install-tools: go build loki v$LOKI_VERSION (several minutes, once)"
+  src="$(go mod download -json "github.com/grafana/loki/v3@v$LOKI_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  rm -rf build/loki-src && mkdir -p build/tools && cp -r "$src" build/loki-src && chmod -R u+w build/loki-src
+  (cd build/loki-src && go mod edit -dropreplace github.com/grafana/loki/pkg/push \
+    && GOFLAGS=-mod=mod go build -o ../tools/loki ./cmd/loki)
+  echo "$LOKI_VERSION" > build/tools/loki.version
+  rm -rf build/loki-src
+fi
+
 echo "install-tools: ok"

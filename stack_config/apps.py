@@ -22,7 +22,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from .base import StrictModel
 from .credentials import credential_shape, names_credential
 from .infra import environment_of
-from .secrets import SECRETS_BY_KEY
+from .secrets import SECRETS_BY_KEY, ExternalSecretsConfig
 from .stack_files import load_unique
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,18 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 _IMAGE_REPO = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*$")
 
-SECRET_SOURCES = frozenset({"postgres.pooledUri", "postgres.directUri", "cache.uri", "cache.celeryBrokerUri"})
+SECRET_SOURCES = frozenset(
+    {
+        "postgres.pooledUri",
+        "postgres.directUri",
+        "cache.uri",
+        "cache.celeryBrokerUri",
+        # Produced by a Tenant (components/tenant.py) for the catalogs that declare the need.
+        "postgres.replicaUri",
+        "storage.accessKeyId",
+        "storage.secretAccessKey",
+    }
+)
 """Credentials the platform itself produces; ``config.<secretKey>`` names one from stack_config/secrets.py."""
 
 INGRESS_SOURCE = "ingress"
@@ -136,33 +147,141 @@ class QueueTrigger(StrictModel):
     )
 
 
-class Autoscaling(StrictModel):
-    """Either resource targets (an HPA on CPU/memory, which metrics-server provides) or a queue (KEDA)."""
+class RequestRateTrigger(StrictModel):
+    """Scale on HTTP requests per second per replica, via KEDA's Prometheus scaler.
 
-    min_replicas: int = Field(ge=1, description="Floor (KEDA never scales these workloads to zero).")
+    The rate is read from the monitoring host's Prometheus (the in-cluster agent is agent-mode and has
+    no query API), from the ``http_requests_total`` counter the service exposes on its metrics port.
+    """
+
+    average_per_replica: int = Field(
+        ge=1, le=100_000, description="Target average requests per second per replica. Seed (api-service): 100."
+    )
+    counter: str = Field(
+        default="http_requests_total",
+        pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
+        description="Prometheus counter of served requests (the seed's dashboards use http_requests_total).",
+    )
+
+
+class ScalingPolicy(StrictModel):
+    type: Literal["Percent", "Pods"]
+    value: int = Field(ge=1, le=1000)
+    period_seconds: int = Field(ge=1, le=1800)
+
+
+class ScalingRules(StrictModel):
+    """One direction of an HPA ``behavior`` (autoscaling/v2 HPAScalingRules)."""
+
+    stabilization_window_seconds: int = Field(ge=0, le=3600)
+    select_policy: Literal["Max", "Min"] = Field(default="Max", description="Which policy wins when several apply.")
+    policies: list[ScalingPolicy] = Field(min_length=1)
+
+
+DEFAULT_SCALE_UP = ScalingRules(
+    stabilization_window_seconds=30,
+    policies=[
+        ScalingPolicy(type="Percent", value=100, period_seconds=30),
+        ScalingPolicy(type="Pods", value=4, period_seconds=60),
+    ],
+)
+"""Used when a service's catalog entry sets no ``scaleUp``: fast (double every 30 s, or 4 pods a minute)."""
+DEFAULT_SCALE_DOWN = ScalingRules(
+    stabilization_window_seconds=300, policies=[ScalingPolicy(type="Percent", value=50, period_seconds=60)]
+)
+"""The seed's API scale-down: at most half a minute after 5 quiet minutes, so a burst does not thrash."""
+
+
+class Autoscaling(StrictModel):
+    """Resource targets (CPU/memory), a request rate and/or a queue.
+
+    Only CPU/memory: an HPA (metrics-server provides the metrics). With a request rate or a queue: a KEDA
+    ScaledObject that carries every trigger (KEDA's cpu/memory triggers included), because KEDA owns the
+    HPA behind it and a second HPA on the same Deployment would fight it over the replica count.
+    """
+
+    min_replicas: int = Field(
+        ge=0,
+        description="Floor. 0 (scale to zero when idle) only for a queue-driven worker: KEDA wakes it when tasks "
+        "arrive, and the node pool under it can empty (a GPU node costs by the hour).",
+    )
     max_replicas: int = Field(ge=1, description="Ceiling.")
     cpu_percent: int | None = Field(default=None, ge=1, le=100, description="Average CPU utilisation target.")
     memory_percent: int | None = Field(default=None, ge=1, le=100, description="Average memory utilisation target.")
+    requests_per_second: RequestRateTrigger | None = None
     queue: QueueTrigger | None = None
+    scale_up: ScalingRules = Field(
+        default=DEFAULT_SCALE_UP, description="HPA scale-up behaviour. Default: 100%/30 s or 4 pods/60 s, 30 s window."
+    )
+    scale_down: ScalingRules = Field(
+        default=DEFAULT_SCALE_DOWN, description="HPA scale-down behaviour. Default: 50%/60 s after a 300 s window."
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Autoscaling:
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) must be <= maxReplicas ({self.max_replicas})")
-        resource = self.cpu_percent is not None or self.memory_percent is not None
-        if resource == (self.queue is not None):
+        if not any((self.cpu_percent, self.memory_percent, self.requests_per_second, self.queue)):
+            raise ValueError("set at least one of cpuPercent, memoryPercent, requestsPerSecond or queue")
+        if self.min_replicas == 0 and self.queue is None:
+            # An HPA never goes below 1, and KEDA's cpu/memory/request-rate triggers read metrics of running
+            # pods: with none running nothing would ever wake the workload. A queue is read from the broker.
             raise ValueError(
-                "set either cpuPercent/memoryPercent (HPA) or queue (KEDA): "
-                "one autoscaler per workload, or the two fight over the replica count"
+                "minReplicas 0 (scale to zero) needs a queue trigger, which KEDA reads from the broker while no "
+                "pod runs; set autoscaling.queue or minReplicas >= 1"
             )
         return self
+
+    @property
+    def keda(self) -> bool:
+        """Whether KEDA scales this workload (a ScaledObject) rather than a plain HPA."""
+        return self.requests_per_second is not None or self.queue is not None
+
+
+class Mount(StrictModel):
+    """A writable scratch directory (``emptyDir``) or the tenant's ConfigMap as files (read-only).
+
+    The root filesystem is read-only, so every directory an image writes to must be mounted here
+    (``/tmp`` always is).
+    """
+
+    path: str = Field(description="Absolute directory in the container, e.g. /app/logs.")
+    source: Literal["emptyDir", "config"] = Field(
+        description="emptyDir: writable, lives as long as the pod. config: the app-config ConfigMap, read-only."
+    )
+    size_limit: str = Field(default="256Mi", description="emptyDir only: the pod is evicted beyond it.")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", value) or ".." in value.split("/"):
+            raise ValueError("must be an absolute directory such as /app/logs (no trailing slash, no '..')")
+        if value == "/tmp" or value.startswith(("/etc/ssl/platform", "/proc", "/sys", "/dev")):  # noqa: S108
+            raise ValueError(f"{value} is mounted by the platform or the runtime; choose another directory")
+        return value
+
+    @field_validator("size_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not _MEMORY.fullmatch(value) or memory_mib(value) <= 0:
+            raise ValueError("must be a positive quantity in Ki, Mi or Gi, such as '256Mi'")
+        return value
 
 
 class Service(StrictModel):
     """One service of the tenant: becomes a Workload (Deployment, Service, autoscaler, PDB, NetworkPolicy)."""
 
     image: str = Field(description="Repository under the catalog's registry, without tag: 'api'.")
-    port: int | None = Field(default=None, ge=1024, le=65535, description="HTTP port. None: no Service (a worker).")
+    port: int | None = Field(
+        default=None, ge=1024, le=65535, description="Container HTTP port. None: no HTTP Service port (a worker)."
+    )
+    service_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the Service that clients (and routes) call; it forwards to the container port. "
+        "Default: the container port.",
+    )
     command: list[str] | None = Field(default=None, description="Default: the image's entrypoint.")
     args: list[str] | None = Field(default=None, description="Default: the image's command.")
     replicas: int = Field(default=1, ge=1, le=100, description="Fixed count when not autoscaled.")
@@ -173,6 +292,12 @@ class Service(StrictModel):
     env: dict[str, str] = Field(default_factory=dict, description="Plain, non-secret environment.")
     secret_env: list[str] = Field(default_factory=list, description="Names from the catalog's secrets this needs.")
     egress: list[Literal["postgres", "cache", "internet"]] = Field(default_factory=list)
+    internet_ports: list[int] = Field(
+        default_factory=lambda: [80, 443],
+        description="TCP ports open towards the internet (with egress 'internet'), e.g. upstream proxies' "
+        "ports. Default: 80 and 443.",
+    )
+    mounts: list[Mount] = Field(default_factory=list, description="Writable and config directories the image needs.")
     allow_from: list[str] = Field(
         default_factory=list, description="Who may connect to the port: 'ingress' and/or other service names."
     )
@@ -180,9 +305,20 @@ class Service(StrictModel):
         default=None, description="Pin to this node pool (nodeSelector, plus a toleration when it is tainted)."
     )
     metrics_port: int | None = Field(
-        default=None, ge=1024, le=65535, description="Prometheus metrics port. None: not scraped."
+        default=None,
+        ge=1024,
+        le=65535,
+        description="Prometheus /metrics port, named 'metrics' on the pod and the Service; must differ from "
+        "port so the edge never routes it. None: not scraped.",
     )
     uid: int = Field(default=10001, ge=10000, le=2147483647, description="Non-root UID/GID the container runs as.")
+    gpus: int = Field(
+        default=0,
+        ge=0,
+        le=8,
+        description="NVIDIA GPUs per pod (nvidia.com/gpu, request = limit). Needs nodePool: the GPU pool, whose "
+        "taint the pods then tolerate. Default: none.",
+    )
 
     @field_validator("env")
     @classmethod
@@ -202,7 +338,42 @@ class Service(StrictModel):
                 raise ValueError(f"{which}.httpGet needs a port: set the probe's port or the service's port")
         if self.allow_from and self.port is None:
             raise ValueError("allowFrom needs a port to admit connections to")
+        if self.service_port is not None and self.port is None:
+            raise ValueError("servicePort needs a (container) port to forward to")
+        if self.metrics_port is not None and self.metrics_port in (self.port, self.service_port):
+            raise ValueError(
+                f"metricsPort {self.metrics_port} is the HTTP port: serve /metrics on a port of its own, "
+                "which the edge never routes and only the monitoring namespace may reach"
+            )
+        if self.internet_ports != [80, 443] and "internet" not in self.egress:
+            raise ValueError("internetPorts only applies with 'internet' in egress")
+        if not self.internet_ports or len(set(self.internet_ports)) != len(self.internet_ports):
+            raise ValueError(f"internetPorts {self.internet_ports} must list distinct ports")
+        bad = [p for p in self.internet_ports if not 1 <= p <= 65535 or p == 25]
+        if bad:
+            raise ValueError(f"internetPorts {bad}: ports are 1-65535, and 25 (SMTP) is never opened")
+        paths = [m.path for m in self.mounts]
+        if len(set(paths)) != len(paths):
+            raise ValueError(f"mounts repeat a path: {sorted(paths)}")
+        scaling = self.autoscaling
+        if scaling and scaling.requests_per_second and self.metrics_port is None:
+            raise ValueError("autoscaling.requestsPerSecond reads the service's metrics: set metricsPort")
+        if scaling and scaling.min_replicas == 0 and self.port is not None:
+            raise ValueError(
+                f"autoscaling.minReplicas 0 on a service with port {self.port}: requests to zero pods fail (KEDA "
+                "wakes a workload on queued work, it does not hold requests); keep minReplicas >= 1"
+            )
+        if self.gpus and self.node_pool is None:
+            raise ValueError(
+                f"gpus {self.gpus} without nodePool: GPU pools are tainted (only GPU work lands there), so pin the "
+                "service to the GPU pool, whose taint it then tolerates"
+            )
         return self
+
+    @property
+    def client_port(self) -> int | None:
+        """The Service port clients and routes call."""
+        return self.service_port or self.port
 
 
 class Route(StrictModel):
@@ -227,6 +398,11 @@ class Route(StrictModel):
     def _path(cls, value: str) -> str:
         if not value.startswith("/"):
             raise ValueError("must start with '/'")
+        if value.rstrip("/").startswith("/metrics") or value.rstrip("/") in ("/docs", "/redoc", "/openapi.json"):
+            raise ValueError(
+                f"{value} is internal (metrics, API docs): it is never routed from the internet; "
+                "route the public prefixes only, e.g. /v1/ and /health"
+            )
         return value
 
 
@@ -359,6 +535,11 @@ class AppsConfig(StrictModel):
     )
     config: dict[str, str] = Field(default_factory=dict, description="ConfigMap values that differ in this stack.")
     services: dict[str, ServiceOverride] = Field(default_factory=dict, description="Per-service overrides.")
+    external_secrets: ExternalSecretsConfig = Field(
+        default_factory=ExternalSecretsConfig,
+        description="Where the catalog's config.<key> secrets come from: Pulumi secret config (default) or AWS "
+        "Secrets Manager through the External Secrets Operator (rotation without a commit).",
+    )
 
     @field_validator("catalog", mode="before")
     @classmethod
@@ -431,6 +612,14 @@ class AppsConfig(StrictModel):
         if override.image_digest:
             return f"{repository}@{override.image_digest}"
         return f"{repository}:{override.image_tag or self.image_tag}"
+
+    def store_managed_keys(self) -> frozenset[str]:
+        """Secret config keys the external store supplies when it is on (none when it is off)."""
+        if not self.external_secrets.enabled:
+            return frozenset()
+        return frozenset(
+            source.removeprefix("config.") for source in self.catalog.secrets.values() if source.startswith("config.")
+        )
 
     def config_map(self) -> dict[str, str]:
         """The ConfigMap's data: catalog defaults overlaid with this stack's values."""

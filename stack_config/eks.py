@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -32,7 +33,8 @@ RESERVED_POOL_NAMES = frozenset({"system", "general-purpose"})
 """Names Auto Mode owns; a NodePool of ours with one of them would fight EKS over the object."""
 
 CapacityType = Literal["on-demand", "spot"]
-InstanceCategory = Literal["c", "m", "r", "t"]
+InstanceCategory = Literal["c", "m", "r", "t", "g"]
+"""c compute, m general, r memory, t burstable, g NVIDIA GPU (G5, G6 ...: Auto Mode ships the driver)."""
 
 _VERSION = re.compile(r"^1\.([0-9]{2})$")
 _DURATION = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
@@ -40,6 +42,9 @@ _DURATION = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
 # ASCII: IAM names are [\w+=,.@-] of ASCII letters and digits only (Python's \w and \d match any script).
 _ROLE_ARN = re.compile(r"^arn:aws:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII)
 _SECURITY_GROUP = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+SEED_BACKUP_RETENTION_DAYS = 7
+"""Seed 004: "PostgreSQL: daily automated backups (7-day retention)"."""
 
 
 def role_key(arn: str) -> str:
@@ -88,6 +93,13 @@ class EksNodePool(StrictModel):
         f"The pool's budget: required, no default; at most {EKS_MAX_POOL_CPU['staging']} in staging, "
         f"{EKS_MAX_POOL_CPU['production']} in production (the eks-node-pool-cpu-limit guard's caps).",
     )
+    gpu_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="NVIDIA GPUs all nodes of this pool may add up to (the NodePool's nvidia.com/gpu limit). "
+        "Required exactly when instanceCategories is [g]. Default: none (a CPU pool).",
+    )
     labels: dict[str, str] = Field(default_factory=dict, description="Node labels. Default: none.")
     taints: list[EksTaint] = Field(default_factory=list, description="Node taints. Default: none.")
     consolidate_after: str = Field(
@@ -107,6 +119,29 @@ class EksNodePool(StrictModel):
                 "add on-demand to capacityTypes (spot may stay alongside it)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _gpu_pool(self) -> EksNodePool:
+        """A GPU pool is GPU-only, capped in GPUs and tainted; a CPU pool has no GPU cap."""
+        gpu = "g" in self.instance_categories
+        problems = []
+        if gpu and self.instance_categories != ["g"]:
+            problems.append(
+                f"instanceCategories {self.instance_categories} mixes GPU and CPU families: a GPU pool lists only g, "
+                "so its cpuLimit and gpuLimit describe the same nodes"
+            )
+        if gpu and self.gpu_limit is None:
+            problems.append("a GPU pool (instanceCategories [g]) needs gpuLimit, its budget in GPUs")
+        if not gpu and self.gpu_limit is not None:
+            problems.append(f"gpuLimit {self.gpu_limit} is set on a pool without GPU instances: add g or drop it")
+        if gpu and not any(t.effect == "NoSchedule" for t in self.taints):
+            problems.append(
+                "a GPU pool needs a NoSchedule taint (e.g. nvidia.com/gpu=true), or ordinary pods land on GPU nodes "
+                "and keep them (and their price) alive"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @field_validator("cpu_limit")
     @classmethod
@@ -159,6 +194,77 @@ def _default_node_pools() -> dict[str, EksNodePool]:
             taints=[EksTaint(key="workload", value="scrapers", effect="NoSchedule")],
         ),
     }
+
+
+class BucketAccess(StrictModel):
+    """What one service may do in one of its tenant's buckets, through its Pod Identity role."""
+
+    prefixes: list[str] = Field(
+        min_length=1,
+        description="Key prefixes without slashes at either end ('transcripts'); the role reaches nothing else.",
+    )
+    write: bool = Field(default=False, description="Put and delete too, not only get and list. Default: read only.")
+
+    @field_validator("prefixes")
+    @classmethod
+    def _plain(cls, value: list[str]) -> list[str]:
+        bad = [p for p in value if not _PREFIX.fullmatch(p)]
+        if bad:
+            raise ValueError(
+                f"{bad} must be plain key prefixes such as 'transcripts' (letters, digits, - _ . and inner /; "
+                "no wildcard, no leading or trailing /)"
+            )
+        return value
+
+
+class AwsTenantData(StrictModel):
+    """How this stack sizes the AWS data services of one ``target: aws`` tenant, and who may reach its buckets."""
+
+    postgres_instance_class: str = Field(
+        default="db.t4g.medium",
+        description="RDS instance class of the primary (and replica). Default: db.t4g.medium (2 vCPU, 4 GiB).",
+    )
+    postgres_storage_gib: int = Field(default=20, ge=20, le=1000, description="Initial gp3 storage. Default: 20.")
+    backup_retention_days: int = Field(
+        default=7,
+        ge=1,
+        le=35,
+        description="Automated backups and point-in-time recovery, days (RDS allows 1-35). Production: at least 7, "
+        "seed 004's retention (the aws-rds-backup-retention guard's floor). Default: 7.",
+    )
+    cache_node_type: str = Field(
+        default="cache.t4g.small",
+        description="ElastiCache node type. Default: cache.t4g.small (1.37 GiB; seed 004's cache is 1 GB).",
+    )
+    bucket_access: dict[str, dict[str, BucketAccess]] = Field(
+        default_factory=dict,
+        description="service -> bucket -> access, for the services' Pod Identity roles. Default: no service "
+        "reaches a bucket.",
+    )
+
+    @field_validator("postgres_instance_class")
+    @classmethod
+    def _db_class(cls, value: str) -> str:
+        if not re.fullmatch(r"db\.[a-z0-9]+\.[a-z0-9]+", value):
+            raise ValueError("must be an RDS instance class such as db.t4g.medium")
+        return value
+
+    @field_validator("cache_node_type")
+    @classmethod
+    def _cache_type(cls, value: str) -> str:
+        if not re.fullmatch(r"cache\.[a-z0-9]+\.[a-z0-9]+", value):
+            raise ValueError("must be an ElastiCache node type such as cache.t4g.small")
+        return value
+
+    @field_validator("backup_retention_days")
+    @classmethod
+    def _retention(cls, value: int, info: ValidationInfo) -> int:
+        if environment_of(info) == "production" and value < SEED_BACKUP_RETENTION_DAYS:
+            raise ValueError(
+                f"production keeps at least {SEED_BACKUP_RETENTION_DAYS} days of backups (seed 004; RPO 1 h needs "
+                "point-in-time recovery): raise it"
+            )
+        return value
 
 
 class EksConfig(StrictModel):
@@ -244,6 +350,11 @@ class EksConfig(StrictModel):
         description="Budget cap: the cpuLimit of all node pools together may not exceed it. At most, and by "
         f"default, the environment's cap: {EKS_MAX_TOTAL_CPU['staging']} vCPUs in staging, "
         f"{EKS_MAX_TOTAL_CPU['production']} in production (the stack-eks-cpu-budget guard's).",
+    )
+    tenant_data: dict[str, AwsTenantData] = Field(
+        default_factory=dict,
+        description="AWS data sizing and bucket access of each `target: aws` tenant (platform:tenants), keyed by "
+        "tenant name. A listed aws tenant without an entry gets the defaults. Default: none.",
     )
     node_pools: dict[str, EksNodePool] = Field(
         default_factory=_default_node_pools,
@@ -453,3 +564,40 @@ class EksConfig(StrictModel):
     def deletion_protected(self, production: bool) -> bool:
         """``deletionProtection`` as set, else on in production only."""
         return production if self.deletion_protection is None else self.deletion_protection
+
+
+def aws_tenant_problems(eks: EksConfig, aws_tenants: list[str]) -> list[str]:
+    """``target: aws`` tenants need the EKS cluster, and ``eks.tenantData`` names only such tenants."""
+    problems = []
+    if aws_tenants and not eks.enabled:
+        problems.append(
+            f"tenants {aws_tenants} target aws, but eks.enabled is false: enable the EKS cluster, or list them "
+            "in a stack that has one"
+        )
+    stray = sorted(set(eks.tenant_data) - set(aws_tenants))
+    if stray:
+        problems.append(f"eks.tenantData lists {stray}, which are not `target: aws` tenants of this stack")
+    return problems
+
+
+def aws_pool_problems(eks: EksConfig, pins: Mapping[str, tuple[str | None, int]]) -> list[str]:
+    """Services of ``target: aws`` tenants against ``eks.nodePools``: ``pins`` maps ``<tenant>.services.<name>`` to
+    its (nodePool, gpus). A pin names an EKS pool; GPUs come only from a GPU pool (capped in GPUs, tainted) and
+    a GPU pool takes only GPU work (a CPU pod there would hold a GPU node up for nothing)."""
+    problems = []
+    for where, (pool_name, gpus) in sorted(pins.items()):
+        pool = eks.node_pools.get(pool_name) if pool_name is not None else None
+        if pool_name is not None and pool is None:
+            problems.append(f"{where}: nodePool {pool_name!r} is not one of eks.nodePools ({sorted(eks.node_pools)})")
+            continue
+        gpu_limit = pool.gpu_limit if pool is not None else None
+        if gpus and gpu_limit is None:
+            problems.append(
+                f"{where}: gpus {gpus} needs nodePool set to a GPU pool of eks.nodePools (one with gpuLimit), "
+                f"not {pool_name!r}"
+            )
+        elif gpu_limit is not None and gpus > gpu_limit:
+            problems.append(f"{where}: gpus {gpus} per pod exceeds nodePool {pool_name!r}'s gpuLimit {gpu_limit}")
+        if gpu_limit is not None and not gpus:
+            problems.append(f"{where}: nodePool {pool_name!r} is a GPU pool: request gpus, or pin to a CPU pool")
+    return problems

@@ -22,6 +22,7 @@ from .base import PROJECT, UNSET, ConfigError, Problem, problems_from_validation
 from .credentials import REDACTED, credential_leaves
 from .model import StackConfig
 from .secrets import SECRETS, SECRETS_BY_KEY, SecretSpec
+from .tenants import tenant_secret_problems
 
 _PREFIX = f"{PROJECT}:"
 ENVIRONMENTS = ("staging", "production")
@@ -209,7 +210,13 @@ def load() -> StackConfig:
     except ValidationError as err:
         problems += problems_from_validation_error(err, stack)
     if config is not None:
+        # With the external secret store on, the application's secrets live there, not in Pulumi config.
+        store_managed = {_PREFIX + key for key in config.apps.store_managed_keys()}
+        problems = [p for p in problems if not (p.key in store_managed and p.value is UNSET)]
         problems += _cross_stack_problems(stack, config)
+        problems += tenant_secret_problems(
+            stack, config.tenants, lambda key: runtime_config.get_config(_PREFIX + key) is not None
+        )
     if problems or config is None:
         raise ConfigError(stack, _merged(problems))
     return config

@@ -11,7 +11,7 @@ from .backup import BackupConfig
 from .base import StrictModel
 from .budget import BudgetConfig
 from .edge import AddonsConfig, EdgeConfig
-from .eks import EksConfig
+from .eks import EksConfig, aws_pool_problems, aws_tenant_problems
 from .infra import (
     REGIONS,
     CacheConfig,
@@ -25,6 +25,7 @@ from .infra import (
     environment_of,
 )
 from .observability import ObservabilityConfig
+from .tenants import TenantEntry, TenantsProblem, check_tenants
 
 
 class StackConfig(StrictModel):
@@ -54,6 +55,12 @@ class StackConfig(StrictModel):
     edge: EdgeConfig = Field(description="Public hostnames, TLS and the load balancer.")
     observability: ObservabilityConfig = Field(
         default_factory=ObservabilityConfig, description="Metrics agent and DigitalOcean-native alerts."
+    )
+    tenants: list[TenantEntry] = Field(
+        default_factory=list,
+        description="More systems on this platform, each isolated in its own namespace with its own data "
+        "(stack_config/tenants.py): [{catalog: tenants/<name>.yaml, imageTag, imagePullSecret, spacesRegion, "
+        "services, nodePools, cache, database}].",
     )
     # default_factory=dict like backup: the per-environment defaults need the stack's environment.
     budget: BudgetConfig = Field(  # type: ignore[assignment]
@@ -103,6 +110,36 @@ class StackConfig(StrictModel):
         unknown = {n: s.node_pool for n, s in value.catalog.services.items() if s.node_pool not in pools}
         if unknown:
             raise ValueError(f"services pinned to node pools that cluster.pools does not define: {unknown}")
+        return value
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenants_fit(cls, value: list[TenantEntry], info: ValidationInfo) -> list[TenantEntry]:
+        cluster, tenant = info.data.get("cluster"), info.data.get("tenant")
+        if cluster is None or tenant is None:
+            return value
+        try:
+            return check_tenants(value, tenant.name, cluster.pools)
+        except TenantsProblem as problem:
+            raise ValueError(str(problem)) from None
+
+    @field_validator("tenants")
+    @classmethod
+    def _aws_tenants_have_a_cluster(cls, value: list[TenantEntry], info: ValidationInfo) -> list[TenantEntry]:
+        eks = info.data.get("eks")
+        problems = aws_tenant_problems(eks, [e.name for e in value if e.tenant.target == "aws"]) if eks else []
+        if eks is not None and eks.enabled:
+            problems += aws_pool_problems(
+                eks,
+                {
+                    f"{e.name}.services.{name}": (service.node_pool, service.gpus)
+                    for e in value
+                    if e.tenant.target == "aws"
+                    for name, service in e.apps.catalog.services.items()
+                },
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     @property

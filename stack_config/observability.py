@@ -44,7 +44,7 @@ class Thresholds(StrictModel):
 
 
 class ObservabilityConfig(StrictModel):
-    """Who DigitalOcean's native alerts notify, when, and the in-cluster metrics agent."""
+    """Who DigitalOcean's native alerts notify, when, and the in-cluster metrics and log agents."""
 
     alert_emails: list[str] = Field(
         default_factory=list,
@@ -78,6 +78,18 @@ class ObservabilityConfig(StrictModel):
     agent_chart_version: str = Field(
         default="27.19.0",
         description="prometheus-community/prometheus chart of the in-cluster agent (exact version).",
+    )
+
+    log_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="How long Loki on the monitoring droplet keeps the cluster's logs (its compactor deletes "
+        "older ones). The seed's ELK stack named none; 30 days matches the metrics retention.",
+    )
+    log_agent_chart_version: str = Field(
+        default="1.2.1",
+        description="grafana/alloy chart of the in-cluster log agent (exact version; 1.2.1 ships Alloy v1.10.1).",
     )
 
     @field_validator("alert_emails")
@@ -114,7 +126,7 @@ class ObservabilityConfig(StrictModel):
             )
         return value
 
-    @field_validator("agent_chart_version")
+    @field_validator("agent_chart_version", "log_agent_chart_version")
     @classmethod
     def _exact(cls, value: str) -> str:
         if not _CHART_VERSION.fullmatch(value):

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.harness import StackRun, run_main  # noqa: E402
+from tests.harness import StackRun, deep_merge, run_main  # noqa: E402
 
 STACKS = ("staging", "production")
 EKS_ENABLED = {
@@ -27,6 +27,46 @@ EKS_ENABLED = {
     "budget": {"fullScaleUsd": 10000, "minScaleUsd": 1500},
 }
 """The opt-in EKS target switched on, as a production stack file would (the committed ones leave it off)."""
+
+GPU_POOL = {
+    "capacityTypes": ["spot", "on-demand"],
+    "instanceCategories": ["g"],
+    "cpuLimit": 32,
+    "gpuLimit": 4,
+    "labels": {"workload": "transcriber"},
+    "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+    "consolidateAfter": "1m",
+}
+"""Seed 004's GPU transcriber pool: spot first, tainted, capped in GPUs (docs/eks.md)."""
+AWS_TENANT_ENABLED = deep_merge(
+    EKS_ENABLED,
+    {
+        "eks": {
+            # The defaults stated again (a nodePools value replaces them), plus the transcriber's GPU pool.
+            "nodePools": {
+                "general": {"cpuLimit": 64, "labels": {"workload": "general"}},
+                "scrapers": {
+                    "capacityTypes": ["spot", "on-demand"],
+                    "instanceCategories": ["c", "m"],
+                    "cpuLimit": 32,
+                    "labels": {"workload": "scrapers"},
+                    "taints": [{"key": "workload", "value": "scrapers", "effect": "NoSchedule"}],
+                },
+                "gpu": GPU_POOL,
+            },
+            "tenantData": {
+                "podcast-summariser": {
+                    "bucketAccess": {
+                        "api": {"media": {"prefixes": ["transcripts"]}},
+                        "transcriber": {"media": {"prefixes": ["audio", "transcripts"], "write": True}},
+                    }
+                }
+            },
+        },
+        "tenants": [{"catalog": "tenants/podcast-summariser.yaml", "imageTag": "1.0.0"}],
+    },
+)
+"""EKS on, with seed 004's AWS tenant (tenants/podcast-summariser.yaml) and its GPU pool (issue 15)."""
 
 
 @functools.cache
@@ -64,6 +104,17 @@ def production_preview() -> StackRun:
 @pytest.fixture(scope="session")
 def production_eks() -> StackRun:
     return evaluated_with_eks("production")
+
+
+@functools.cache
+def evaluated_with_aws_tenant(stack: str) -> StackRun:
+    """A committed stack with ``AWS_TENANT_ENABLED`` applied, in up mode; cached like ``evaluated``."""
+    return run_main(stack, overrides=AWS_TENANT_ENABLED)
+
+
+@pytest.fixture(scope="session")
+def production_aws() -> StackRun:
+    return evaluated_with_aws_tenant("production")
 
 
 @pytest.fixture(

@@ -47,8 +47,14 @@ TEST_SECRETS: Mapping[str, str] = {
     "tiktokClientSecret": "test-tiktok-secret",
     "redditClientId": "test-reddit-id",
     "redditClientSecret": "test-reddit-secret",
-    "flowerHtpasswd": "admin:$2y$05$testtesttesttesttesttuO7Qe0t1w9dC1zY4l0rVYw8lFf8b6kG",
+    "flowerHtpasswd": "admin:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=",  # SHA-1: Envoy Gateway basic auth
     "sentryDsn": "https://test@sentry.example/1",
+    "videoAnalysisJwtSecret": "test-video-analysis-jwt-0123456789",
+    "videoAnalysisGeminiApiKey": "test-gemini-key",
+    "rwpOpenaiApiKey": "test-openai-key",
+    "rwpJobadderClientId": "test-jobadder-id",
+    "rwpJobadderClientSecret": "test-jobadder-secret",
+    "rwpGaApiSecret": "test-ga-secret",
 }
 """Stand-ins for the encrypted values a bootstrapped stack carries (docs: operations)."""
 
@@ -211,6 +217,8 @@ def fake_resource_id(type_token: str, name: str) -> str:
         return _droplet_id(name)
     if type_token == "digitalocean:index/reservedIp:ReservedIp":
         return "203.0.113.40"
+    if type_token == "aws:ec2/securityGroup:SecurityGroup":
+        return f"sg-{_fake_id(type_token, name)}00000"
     return f"{name}-{_fake_id(type_token, name)}"
 
 
@@ -245,6 +253,20 @@ def outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) ->
         return {"actualNodeCount": inputs.get("minNodes") or inputs.get("nodeCount") or 1}
     if type_token == "digitalocean:index/databaseCluster:DatabaseCluster":
         return _database_outputs(name, inputs)
+    if type_token == "digitalocean:index/databaseReplica:DatabaseReplica":
+        host = f"{inputs.get('name', name)}-do-user-1-0.db.ondigitalocean.com"
+        return {"uuid": f"replica-{_fake_id(name)}", "host": host, "privateHost": f"private-{host}", "port": 25060}
+    if type_token == "digitalocean:index/spacesBucket:SpacesBucket":
+        bucket, region = inputs.get("name") or name, inputs.get("region") or "nyc3"
+        return {
+            "bucketDomainName": f"{bucket}.{region}.digitaloceanspaces.com",
+            "endpoint": f"{region}.digitaloceanspaces.com",
+            "bucketUrn": f"do:space:{bucket}",
+        }
+    if type_token == "digitalocean:index/spacesKey:SpacesKey":
+        return {"accessKey": f"DO00{_fake_id(name).upper()}", "secretKey": f"mock-spaces-secret-{_fake_id(name)}"}
+    if type_token == "digitalocean:index/cdn:Cdn":
+        return {"endpoint": f"{inputs.get('origin', name)}".replace(".digitaloceanspaces.", ".cdn.digitaloceanspaces.")}
     if type_token == "digitalocean:index/databaseUser:DatabaseUser":
         return {"password": f"pw-{_fake_id(name)}", "role": "normal"}
     if type_token == "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool":
@@ -300,16 +322,79 @@ def outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) ->
             "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{_fake_id(name)}"}]}],
             "status": "ACTIVE",
             "vpcConfig": {**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{_fake_id(name)}0000a"},
+            # EKS's own pick for a VPC in 10.0.0.0/8 when the config names no service range.
+            "kubernetesNetworkConfig": {
+                **(inputs.get("kubernetesNetworkConfig") or {}),
+                "serviceIpv4Cidr": "172.20.0.0/16",
+                "ipFamily": "ipv4",
+            },
         }
     if type_token == "aws:cloudwatch/logGroup:LogGroup":
         return {"arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{inputs.get('name') or name}"}
     if type_token == "aws:iam/role:Role":
         # Auto-named, as the provider names it: the resource name and a random suffix.
-        role = inputs.get("name") or f"{name}-{_fake_id(name)[:7]}"
+        role = inputs.get("name") or f"{inputs.get('namePrefix') or name + '-'}{_fake_id(name)[:7]}"
         return {"arn": f"arn:aws:iam::123456789012:role/{role}", "name": role}
     if type_token.startswith("aws:iam/"):
         return {"arn": f"arn:aws:iam::123456789012:{type_token.rsplit(':', maxsplit=1)[-1].lower()}/{name}"}
+    aws_outputs = _aws_data_outputs(type_token, name, inputs, rid)
+    if aws_outputs is not None:
+        return aws_outputs
     return {}
+
+
+def _aws_data_outputs(type_token: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any] | None:
+    """Computed outputs of the AWS data services (RDS, ElastiCache, security groups, Pod Identity)."""
+    region, account = "us-east-1", "123456789012"
+    if type_token == "aws:rds/instance:Instance":
+        identifier = inputs.get("identifier") or f"{inputs.get('identifierPrefix') or name + '-'}{_fake_id(name)[:7]}"
+        address = f"{identifier}.c{_fake_id(name)[:10]}.{region}.rds.amazonaws.com"
+        outputs: dict[str, Any] = {
+            "identifier": identifier,
+            "arn": f"arn:aws:rds:{region}:{account}:db:{identifier}",
+            "address": address,
+            "endpoint": f"{address}:5432",
+            "port": 5432,
+            "resourceId": f"db-{_fake_id(name).upper()}",
+        }
+        if inputs.get("manageMasterUserPassword"):
+            outputs["masterUserSecrets"] = [
+                {
+                    "secretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:rds!db-{_fake_id(name)}-AbCdEf",
+                    "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
+                    "secretStatus": "active",
+                }
+            ]
+        return outputs
+    if type_token in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
+        group = inputs.get("name") or f"{name}-{_fake_id(name)[:7]}"
+        kind = "subgrp" if "subnet" in type_token else "pg"
+        return {"name": group, "arn": f"arn:aws:rds:{region}:{account}:{kind}:{group}"}
+    if type_token == "aws:elasticache/replicationGroup:ReplicationGroup":
+        group_id = inputs.get("replicationGroupId") or f"{name}-{_fake_id(name)[:7]}"
+        return {
+            "replicationGroupId": group_id,
+            "arn": f"arn:aws:elasticache:{region}:{account}:replicationgroup:{group_id}",
+            "primaryEndpointAddress": f"master.{group_id}.abcdef.use1.cache.amazonaws.com",
+            "readerEndpointAddress": f"replica.{group_id}.abcdef.use1.cache.amazonaws.com",
+            "port": inputs.get("port") or 6379,
+        }
+    if type_token == "aws:elasticache/user:User":
+        return {"arn": f"arn:aws:elasticache:{region}:{account}:user:{inputs.get('userId')}"}
+    if type_token == "aws:elasticache/userGroup:UserGroup":
+        return {"arn": f"arn:aws:elasticache:{region}:{account}:usergroup:{inputs.get('userGroupId')}"}
+    if type_token == "aws:elasticache/subnetGroup:SubnetGroup":
+        return {"name": inputs.get("name") or f"{name}-{_fake_id(name)[:7]}"}
+    if type_token == "aws:ec2/securityGroup:SecurityGroup":
+        return {"arn": f"arn:aws:ec2:{region}:{account}:security-group/{rid}"}
+    if type_token == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+        association = f"a-{_fake_id(name)}"
+        return {
+            "associationId": association,
+            "associationArn": f"arn:aws:eks:{region}:{account}:podidentityassociation/{inputs.get('clusterName')}/"
+            f"{association}",
+        }
+    return None
 
 
 INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {

@@ -57,6 +57,36 @@ def test_catalog_file_is_the_committed_one_and_resolves() -> None:
     assert set(config.apps.resolved_services()) == set(CATALOG["services"])
 
 
+def test_only_the_seeds_public_paths_are_routed() -> None:
+    config = StackConfig.model_validate(_stack("production"), context={"environment": "production"})
+    routes = {(r.host, r.path, r.service, r.auth) for r in config.apps.catalog.routes}
+    # The seed's nginx: /v1/, /health and the admin path (Flower, behind authentication); the dashboard.
+    assert routes == {
+        ("api", "/v1/", "api-service", "none"),
+        ("api", "/health", "api-service", "none"),
+        ("api", "/admin/flower", "flower", "basic"),
+        ("dashboard", "/", "frontend", "none"),
+    }
+    services = config.apps.resolved_services()
+    for route in config.apps.catalog.routes:
+        assert services[route.service].metrics_port != services[route.service].client_port
+
+
+def test_metrics_are_served_apart_from_every_routed_port() -> None:
+    services = StackConfig.model_validate(_stack("staging"), context={"environment": "staging"}).apps.catalog.services
+    with_metrics = {name for name, s in services.items() if s.metrics_port}
+    assert {"api-service", "youtube-scraper", "celery-exporter"} <= with_metrics
+    assert all(services[n].metrics_port not in (services[n].port, services[n].service_port) for n in with_metrics)
+
+
+def test_worker_validation_scales_on_its_queue_from_the_seeds_fixed_count() -> None:
+    services = StackConfig.model_validate(_stack("production"), context={"environment": "production"}).apps
+    scaling = services.resolved_services()["worker-validation"].autoscaling
+    assert scaling is not None and scaling.queue is not None
+    # The seed runs a fixed 3: never fewer in production (README, where the seeds are outdated).
+    assert scaling.min_replicas == CATALOG["services"]["worker-validation"]["replicas"] == 3
+
+
 @pytest.mark.parametrize(
     ("path", "value", "key", "fragment"),
     [
@@ -78,11 +108,34 @@ def test_catalog_file_is_the_committed_one_and_resolves() -> None:
         ("services.flower.liveness", {"exec": []}, "services.flower.liveness", "needs a command"),
         ("services.api-service.autoscaling.minReplicas", 30, "services.api-service.autoscaling", "<= maxReplicas"),
         (
-            "services.api-service.autoscaling.queue",
-            {"name": "x"},
             "services.api-service.autoscaling",
-            "either cpuPercent",
+            {"minReplicas": 1, "maxReplicas": 2},
+            "services.api-service.autoscaling",
+            "at least one of",
         ),
+        (
+            "services.api-service.autoscaling.scaleUp.policies",
+            [],
+            "services.api-service.autoscaling.scaleUp.policies",
+            "at least 1",
+        ),
+        ("services.api-service.metricsPort", 8000, "services.api-service", "is the HTTP port"),
+        ("services.api-service.metricsPort", None, "services.api-service", "requestsPerSecond reads"),
+        ("services.worker-discovery.servicePort", 80, "services.worker-discovery", "servicePort needs"),
+        ("services.frontend.internetPorts", [80, 443, 8080], "services.frontend", "only applies with 'internet'"),
+        ("services.youtube-scraper.internetPorts", [443, 25], "services.youtube-scraper", "25 (SMTP)"),
+        ("services.youtube-scraper.internetPorts", [443, 443], "services.youtube-scraper", "distinct"),
+        (
+            "services.worker-discovery.mounts",
+            [{"path": "/app/logs", "source": "emptyDir"}, {"path": "/app/logs", "source": "config"}],
+            "services.worker-discovery",
+            "repeat a path",
+        ),
+        ("services.worker-discovery.mounts.0.path", "/tmp", "services.worker-discovery.mounts.0.path", "platform"),
+        ("services.worker-discovery.mounts.0.path", "app/logs", "services.worker-discovery.mounts.0.path", "absolute"),
+        ("services.worker-discovery.mounts.0.sizeLimit", "1GB", "services.worker-discovery.mounts.0.sizeLimit", "Mi"),
+        ("routes.0.path", "/metrics", "routes.0.path", "never routed"),
+        ("routes.0.path", "/docs", "routes.0.path", "never routed"),
         ("services.frontend.env", {"API_TOKEN": "x"}, "services.frontend.env", "names a credential"),
         ("services.frontend.env", {"lower": "x"}, "services.frontend.env", "not an environment variable"),
         ("services.frontend.port", None, "services.frontend", "needs a port"),

@@ -21,8 +21,8 @@ ALERT_SELECTOR = re.compile(r".*pg-backup.*")
 
 
 def cronjob(run: StackRun) -> Resource:
-    (job,) = run.of_type(CRONJOB)
-    return job
+    """Seed 000's job: the platform-level one (each further tenant has its own, tests/test_tenants.py)."""
+    return run.one(CRONJOB, f"niche-discovery-{run.stack}-pg-backup")
 
 
 def pod_spec(run: StackRun) -> dict[str, Any]:
@@ -114,10 +114,12 @@ def test_image_is_pulled_like_the_applications(up_run: StackRun) -> None:
 
 def test_job_lives_in_the_application_namespace_through_the_cluster_provider(up_run: StackRun) -> None:
     job = cronjob(up_run)
-    (namespace,) = [
-        r for r in up_run.of_type("kubernetes:core/v1:Namespace") if r.parent_type == "platform:application:Application"
-    ]
-    assert job.inputs["metadata"]["namespace"] == namespace.inputs["metadata"]["name"]
+    namespaces = {
+        r.inputs["metadata"]["name"]
+        for r in up_run.of_type("kubernetes:core/v1:Namespace")
+        if r.parent_type == "platform:application:Application"
+    }
+    assert job.inputs["metadata"]["namespace"] == f"niche-discovery-{up_run.stack}" in namespaces
     assert job.provider.rsplit("::", 1)[0] == up_run.one("pulumi:providers:kubernetes").urn
 
 
@@ -158,8 +160,15 @@ def test_production_backs_up_through_its_own_bucket_and_namespace(staging: Stack
     assert container(staging)["image"] == container(production)["image"]
 
 
-def test_every_stack_has_one_backup_job_in_preview_too(any_run: StackRun) -> None:
-    assert len(any_run.of_type(CRONJOB)) == 1
+def test_every_stack_has_one_backup_job_per_tenant_in_preview_too(any_run: StackRun) -> None:
+    # One per tenant with a database (seed 000 and each platform:tenants entry), all matching the alert.
+    backups = [r.name for r in any_run.of_type("platform:backup:BackupJob")]
+    tenants = [
+        "niche-discovery",
+        *(t.name.removeprefix(f"niche-discovery-{any_run.stack}-") for t in any_run.of_type("platform:tenant:Tenant")),
+    ]
+    assert sorted(backups) == sorted(f"{t}-{any_run.stack}-pg-backup" for t in tenants)
+    assert all(ALERT_SELECTOR.fullmatch(name) for name in backups)
     assert len(any_run.of_type("platform:backup:BackupVault")) == 1
 
 

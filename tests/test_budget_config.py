@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from costing.budget import DEFAULT_BUDGETS, budget_for_stack
+from policies.guards.budget import budget_from_config
 from stack_config import ConfigError, StackConfig
 from stack_config.base import Problem, problems_from_validation_error
 from tests.harness import ROOT, deep_merge, run_main, stack_file_config
@@ -47,7 +49,8 @@ def test_bad_budget_is_refused_naming_the_key(stack: str, budget: dict[str, Any]
 
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_each_environment_gets_its_default_budget(stack: str) -> None:
-    budget = validate(stack, None).budget
+    raw = {k.removeprefix("platform:"): v for k, v in stack_file_config(stack).items() if k != "platform:budget"}
+    budget = StackConfig.model_validate(raw, context={"environment": raw["environment"]}).budget
     default = DEFAULT_BUDGETS[stack]
     assert (budget.full_scale_usd, budget.min_scale_usd) == (default.full_scale_usd, default.min_scale_usd)
 
@@ -84,6 +87,11 @@ def test_the_pack_falls_back_to_the_environment_default(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_the_pack_and_the_program_agree_on_the_committed_budgets(stack: str) -> None:
+    # The program validates platform:budget; the pack is told it by policies/config/<stack>.json.
     model = validate(stack, None).budget
-    pack = budget_for_stack(ROOT, stack)
+    from_file = budget_for_stack(ROOT, stack)
+    pack_config = json.loads((ROOT / "policies" / "config" / f"{stack}.json").read_text())["stack-monthly-budget"]
+    pack = budget_from_config(pack_config)
+    assert pack_config["environment"] == stack
     assert (pack.full_scale_usd, pack.min_scale_usd) == (model.full_scale_usd, model.min_scale_usd)
+    assert (from_file.full_scale_usd, from_file.min_scale_usd) == (model.full_scale_usd, model.min_scale_usd)

@@ -473,7 +473,7 @@ BOUNDS: list[tuple[type[BaseModel], str, int, int | None, str | None]] = [
     (Probe, "failureThreshold", 1, 20, None),
     (QueueTrigger, "tasksPerReplica", 1, None, None),
     (QueueTrigger, "activationTasks", 0, None, None),
-    (Autoscaling, "minReplicas", 1, None, None),
+    (Autoscaling, "minReplicas", 0, None, None),  # 0 only with a queue: test_apps_config
     (Autoscaling, "maxReplicas", 1, None, None),
     (Autoscaling, "cpuPercent", 1, 100, None),
     (Autoscaling, "memoryPercent", 1, 100, None),
@@ -678,6 +678,7 @@ def test_an_unsupported_addon_names_the_releases_that_fit() -> None:
     assert charts.unsupported_at(40) == [
         "charts.keda 2.20.2 supports Kubernetes 1.33-1.35, not the cluster's 1.40: pin a newer release",
         "charts.certManager v1.18.2 supports Kubernetes 1.29-1.33, not the cluster's 1.40: pin a newer release",
+        "charts.envoyGateway v1.9.1 supports Kubernetes 1.33-1.36, not the cluster's 1.40: pin a newer release",
     ]
     unrecorded = ChartVersions.model_validate({"keda": "2.99.0"}).unsupported_at(35)
     assert unrecorded[0].startswith("charts.keda 2.99.0 has no recorded Kubernetes support range")
@@ -849,6 +850,7 @@ def test_an_unsupported_addon_suggests_only_releases_that_support_the_cluster() 
     assert charts.unsupported_at(30) == [
         "charts.keda 2.20.2 supports Kubernetes 1.33-1.35, not the cluster's 1.30: pin a 2.17 release",
         "charts.certManager v1.19.0 supports Kubernetes 1.31-1.35, not the cluster's 1.30: pin a 1.18 release",
+        "charts.envoyGateway v1.9.1 supports Kubernetes 1.33-1.36, not the cluster's 1.30: pin a 1.5 or 1.6 release",
     ]
 
 

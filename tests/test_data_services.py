@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components import Cache, CacheArgs, MaintenanceWindow, PostgresDatabase, PostgresDatabaseArgs, TrustedSources
+from stack_config.model import StackConfig
 from tests.harness import StackRun, component_run, stack_file_config
 
 DB = "digitalocean:index/databaseCluster:DatabaseCluster"
@@ -100,8 +101,13 @@ def test_both_databases_admit_exactly_the_cluster_and_its_pod_subnet(
     run: StackRun = request.getfixturevalue(stack)
     cluster_id = run.one("digitalocean:index/kubernetesCluster:KubernetesCluster").id
     pods = stack_file_config(stack)["platform:network"]["clusterSubnet"]
-    firewalls = run.of_type(FIREWALL)
-    assert len(firewalls) == 2  # PostgreSQL and Valkey, one rule set each
+    # Seed 000's PostgreSQL and Valkey, one rule set each (other tenants' databases have their own tests).
+    firewalls = [
+        f
+        for f in run.of_type(FIREWALL)
+        if f.name in {f"niche-discovery-{stack}-{db}-firewall" for db in ("pg", "valkey")}
+    ]
+    assert len(firewalls) == 2
     for firewall in firewalls:
         assert firewall.inputs["rules"] == [{"type": "k8s", "value": cluster_id}, {"type": "ip_addr", "value": pods}]
 
@@ -123,6 +129,26 @@ def test_pool_is_transaction_mode_and_waits_for_database_and_user(pg: StackRun) 
 def test_postgres_cluster_is_protected_when_asked(pg: StackRun) -> None:
     assert pg.one(DB).protect is True
     assert component_run(lambda: postgres(protect=False)).one(DB).protect is False
+
+
+def test_the_database_is_protected_with_its_cluster(pg: StackRun) -> None:
+    # Its name forces replacement: a protected database refuses a rename instead of dropping the data.
+    assert pg.one("digitalocean:index/databaseDb:DatabaseDb").protect is True
+    unprotected = component_run(lambda: postgres(protect=False))
+    assert unprotected.one("digitalocean:index/databaseDb:DatabaseDb").protect is False
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_the_application_database_keeps_the_seeds_name(stack: str) -> None:
+    raw = {k.removeprefix("platform:"): v for k, v in stack_file_config(stack).items()}
+    config = StackConfig.model_validate(raw, context={"environment": stack})
+    assert config.postgres.database == "niche_discovery"
+
+
+def test_staging_postgres_is_the_seeds_staging_plan() -> None:
+    raw = {k.removeprefix("platform:"): v for k, v in stack_file_config("staging").items()}
+    config = StackConfig.model_validate(raw, context={"environment": "staging"})
+    assert (config.postgres.size, config.postgres.node_count) == ("db-s-1vcpu-1gb", 1)
 
 
 def test_cache_is_valkey_that_never_evicts(valkey: StackRun) -> None:

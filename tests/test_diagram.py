@@ -69,19 +69,22 @@ def test_data_paths_come_from_the_wiring(production: StackRun) -> None:
     worker = label(arch, "Workload", "-worker-discovery")
     scraper = label(arch, "Workload", "-youtube-scraper")
     frontend = label(arch, "Workload", "-frontend")
-    pg, cache = label(arch, "PostgresDatabase"), label(arch, "Cache")
+    pg, cache = label(arch, "PostgresDatabase"), label(arch, "Cache", "production-valkey")  # not a tenant's
     assert found[(api, pg)] == "SQL"
     assert "queue" in found[(worker, cache)] and "scales on queue length" in found[(worker, cache)]
     assert (scraper, pg) not in found  # scrapers get no database URL
     assert not any(source == frontend and target in (pg, cache) for source, target in found)
-    backup, vault = label(arch, "BackupJob"), label(arch, "BackupVault")
+    backup, vault = label(arch, "BackupJob", "niche-discovery-production-pg-backup"), label(arch, "BackupVault")
     assert found[(backup, vault)] == "dumps" and found[(backup, pg)] == "SQL"
     agent, host = label(arch, "MetricsAgent"), label(arch, "MonitoringServer")
     assert found[(agent, host)] == "remote write"
-    edge = label(arch, "Edge")
-    assert found[(edge, api)].endswith("/") and (edge, frontend) in found
+    # The seed's routes are the Edge's TenantRoutes (HTTPRoutes on the shared Gateway); the load balancer
+    # is the one the Gateway's EnvoyProxy declares, and the Edge's DNS records point at it.
+    routes = label(arch, "TenantRoutes", "-edge-routes")
+    assert found[(routes, api)].endswith("/") and (routes, frontend) in found
     lb = next(n.id for n in arch.nodes if n.kind == "lb")
-    assert ("internet", lb) in found and (lb, label(arch, "PlatformAddons")) in found
+    assert ("internet", lb) in found and (lb, label(arch, "SharedGateway")) in found
+    assert found[(label(arch, "Edge"), lb)] == "DNS records"
 
 
 def test_a_workload_without_the_database_url_loses_its_edge(production: StackRun) -> None:
@@ -107,7 +110,8 @@ def test_a_workload_without_the_database_url_loses_its_edge(production: StackRun
 def test_pools_are_drawn_in_their_cluster_and_pinned_workloads_point_at_them(production: StackRun) -> None:
     arch = arch_of(production)
     pools = [n for n in arch.nodes if n.kind == "pool"]
-    assert {n.label[0] for n in pools} == {"pool system", "pool general", "pool scrapers"}
+    # rwp-ai: the rwp tenant's own pool (tenants/rwp.yaml), in the same cluster.
+    assert {n.label[0] for n in pools} == {"pool system", "pool general", "pool scrapers", "pool rwp-ai"}
     assert all(n.group == label_group(arch, "cluster") for n in pools)
     scraper = label(arch, "Workload", "-youtube-scraper")
     assert edges(arch)[(scraper, "pool_niche_discovery_production_scrapers")] == "pinned to"

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from guardrails import EKS_MAX_TOTAL_CPU
 from stack_config import ConfigError, StackConfig, load
 from stack_config.base import Problem, problems_from_validation_error
-from stack_config.eks import EksConfig, role_key
+from stack_config.eks import EksConfig, aws_tenant_problems, role_key
 from tests.harness import TEST_SECRETS, deep_merge, run, stack_file_config
 
 ADMIN = "arn:aws:iam::123456789012:role/platform-admins"
@@ -100,7 +100,48 @@ BAD = [
     ("staging", pools(capacityTypes=[]), "platform:eks.nodePools.p.capacityTypes", "at least 1 item"),
     ("staging", pools(capacityTypes=["spot", "spot"]), "platform:eks.nodePools.p.capacityTypes", "once"),
     ("staging", pools(capacityTypes=["reserved"]), "platform:eks.nodePools.p.capacityTypes.0", "'on-demand'"),
-    ("staging", pools(instanceCategories=["g"]), "platform:eks.nodePools.p.instanceCategories.0", "'c', 'm'"),
+    ("staging", pools(instanceCategories=["p"]), "platform:eks.nodePools.p.instanceCategories.0", "'c', 'm'"),
+    ("staging", pools(instanceCategories=["g"]), "platform:eks.nodePools.p", "needs gpuLimit"),
+    ("staging", pools(gpuLimit=2), "platform:eks.nodePools.p", "without GPU instances"),
+    ("staging", pools(instanceCategories=["g", "c"], gpuLimit=2), "platform:eks.nodePools.p", "mixes GPU and CPU"),
+    ("staging", pools(instanceCategories=["g"], gpuLimit=2), "platform:eks.nodePools.p", "NoSchedule taint"),
+    ("staging", pools(gpuLimit=0), "platform:eks.nodePools.p.gpuLimit", "greater than or equal to 1"),
+    (
+        "production",
+        {"tenantData": {"t": {"backupRetentionDays": 3}}},
+        "platform:eks.tenantData.t.backupRetentionDays",
+        "at least 7 days",
+    ),
+    (
+        "staging",
+        {"tenantData": {"t": {"backupRetentionDays": 36}}},
+        "platform:eks.tenantData.t.backupRetentionDays",
+        "35",
+    ),
+    (
+        "staging",
+        {"tenantData": {"t": {"postgresInstanceClass": "t4g.medium"}}},
+        "platform:eks.tenantData.t.postgresInstanceClass",
+        "RDS instance class",
+    ),
+    (
+        "staging",
+        {"tenantData": {"t": {"cacheNodeType": "db.t4g.small"}}},
+        "platform:eks.tenantData.t.cacheNodeType",
+        "ElastiCache node type",
+    ),
+    (
+        "staging",
+        {"tenantData": {"t": {"bucketAccess": {"api": {"media": {"prefixes": ["/audio"]}}}}}},
+        "platform:eks.tenantData.t.bucketAccess.api.media.prefixes",
+        "plain key prefixes",
+    ),
+    (
+        "staging",
+        {"tenantData": {"t": {"bucketAccess": {"api": {"media": {"prefixes": []}}}}}},
+        "platform:eks.tenantData.t.bucketAccess.api.media.prefixes",
+        "at least 1 item",
+    ),
     ("staging", pools(instanceCategories=["m", "m"]), "platform:eks.nodePools.p.instanceCategories", "once"),
     ("staging", pools(labels={"bad key!": "x"}), "platform:eks.nodePools.p.labels", "invalid Kubernetes label"),
     (
@@ -262,3 +303,25 @@ def test_deletion_protection_defaults_to_production_and_can_be_switched_off() ->
     assert validate("staging", ENABLED).eks.deletion_protected(production=False) is False
     off = validate("production", {**ENABLED, "deletionProtection": False}).eks
     assert off.deletion_protected(production=True) is False
+
+
+def test_aws_tenants_need_the_cluster_and_tenant_data_names_only_them() -> None:
+    disabled = EksConfig.model_validate({"tenantData": {"ghost": {}}}, context={"environment": "staging"})
+    assert aws_tenant_problems(disabled, []) == [
+        "eks.tenantData lists ['ghost'], which are not `target: aws` tenants of this stack"
+    ]
+    (problem,) = aws_tenant_problems(EksConfig.model_validate({}, context={"environment": "staging"}), ["psm"])
+    assert "eks.enabled is false" in problem
+    enabled = EksConfig.model_validate({**ENABLED, "tenantData": {"psm": {}}}, context={"environment": "staging"})
+    assert aws_tenant_problems(enabled, ["psm"]) == []
+
+
+def test_gpu_pools_may_be_spot_first_in_production() -> None:
+    gpu = pool(
+        capacityTypes=["spot", "on-demand"],
+        instanceCategories=["g"],
+        gpuLimit=4,
+        taints=[{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+    )
+    config = validate("production", {"nodePools": {"general": pool(), "gpu": gpu}})
+    assert config.eks.node_pools["gpu"].gpu_limit == 4

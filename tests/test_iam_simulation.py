@@ -95,14 +95,15 @@ class Sent:
 
 def vault_of(run: StackRun) -> Vault:
     (bucket_policy,) = [r for r in run.of_type("aws:s3/bucketPolicy:BucketPolicy") if "-primary-" in r.name]
-    user = run.one("aws:iam/user:User")
-    cronjob = run.one("kubernetes:batch/v1:CronJob")
+    # Seed 000's writer and job; each further tenant has its own (prefix tenants/<name>, tests/test_tenants.py).
+    user = run.one("aws:iam/user:User", f"niche-discovery-{run.stack}-backups-writer")
+    cronjob = run.one("kubernetes:batch/v1:CronJob", f"niche-discovery-{run.stack}-pg-backup")
     (container,) = cronjob.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     return Vault(
         stack=run.stack,
         bucket_policy=json.loads(bucket_policy.inputs["policy"]),
-        writer_policy=json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"]),
+        writer_policy=json.loads(run.one("aws:iam/userPolicy:UserPolicy", f"{user.name}-policy").inputs["policy"]),
         writer_arn=f"arn:aws:iam::{ACCOUNT}:user{user.inputs['path']}{user.inputs['name']}",
         env=env,
     )

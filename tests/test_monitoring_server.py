@@ -116,6 +116,13 @@ def test_remote_write_admits_the_clusters_pods_and_nodes_only(run: StackRun) -> 
     assert "9093" not in tcp and "9100" not in tcp
 
 
+def test_log_push_admits_the_clusters_pods_and_nodes_only(run: StackRun) -> None:
+    rules = run.one(FIREWALL).inputs["inboundRules"]
+    tcp = {r["portRange"]: r for r in rules if r["protocol"] == "tcp"}
+    assert tcp["3100"]["sourceAddresses"] == [POD_SUBNET]
+    assert tcp["3100"]["sourceKubernetesIds"] == ["k8s-1"]
+
+
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_each_stack_admits_its_own_pod_subnet_to_remote_write(stack: str, request: pytest.FixtureRequest) -> None:
     stack_run: StackRun = request.getfixturevalue(stack)
@@ -151,7 +158,7 @@ def test_ssh_and_grafana_only_from_admin_networks(run: StackRun) -> None:
 
 def test_without_admin_networks_nothing_outside_the_vpc_gets_in() -> None:
     rules = component_run(lambda: server(admin_cidrs=())).one(FIREWALL).inputs["inboundRules"]
-    assert {r.get("portRange") for r in rules} == {"9090", None}
+    assert {r.get("portRange") for r in rules} == {"9090", "3100", None}
 
 
 def test_the_data_volume_is_protected(run: StackRun) -> None:

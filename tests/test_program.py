@@ -33,12 +33,29 @@ SECRET_EXPORTS = {"kubeconfig", "postgresDirectUri", "postgresPooledUri", "cache
 CREDENTIAL = re.compile(r"://[^/\s:@]+:[^/\s@]+@|pw-[0-9a-f]{12}|mock-short-lived-token|mock-7-day-token")
 
 
+def outside_tenants(run: StackRun) -> list:
+    """The platform's own resources: everything not inside a Tenant (tests/test_tenants.py covers those)."""
+    by_urn = {r.urn: r for r in run.resources}
+
+    def in_tenant(resource: object) -> bool:
+        parent = by_urn.get(resource.parent)  # type: ignore[attr-defined]
+        while parent is not None:
+            if parent.type == "platform:tenant:Tenant":
+                return True
+            parent = by_urn.get(parent.parent)
+        return False
+
+    return [r for r in run.resources if r.type != "platform:tenant:Tenant" and not in_tenant(r)]
+
+
 def db(run: StackRun, engine: str) -> dict:
     return next(r.inputs for r in run.of_type(f"{DO}databaseCluster:DatabaseCluster") if r.inputs["engine"] == engine)
 
 
 def test_infrastructure_inventory(any_run: StackRun) -> None:
-    counts = any_run.type_counts()
+    counts: dict[str, int] = {}
+    for resource in outside_tenants(any_run):
+        counts[resource.type] = counts.get(resource.type, 0) + 1
     assert {t: counts.get(t, 0) for t in INFRA_INVENTORY} == INFRA_INVENTORY
 
 
@@ -119,6 +136,7 @@ def test_everything_lives_in_the_stack_vpc(up_run: StackRun) -> None:
 def test_databases_admit_only_the_kubernetes_cluster(up_run: StackRun) -> None:
     cluster = up_run.one(f"{DO}kubernetesCluster:KubernetesCluster")
     db_ids = {r.id for r in up_run.of_type(f"{DO}databaseCluster:DatabaseCluster")}
+    db_ids |= {r.outputs.get("uuid", r.id) for r in up_run.of_type(f"{DO}databaseReplica:DatabaseReplica")}
     firewalls = up_run.of_type(f"{DO}databaseFirewall:DatabaseFirewall")
     assert {f.inputs["clusterId"] for f in firewalls} == db_ids  # exactly one firewall per database
     for firewall in firewalls:
@@ -132,11 +150,7 @@ def test_databases_admit_only_the_kubernetes_cluster(up_run: StackRun) -> None:
 def test_project_groups_every_digitalocean_resource(up_run: StackRun) -> None:
     project = up_run.one(f"{DO}project:Project").inputs
     assert project["environment"] == up_run.stack.title()
-    members = set(
-        up_run.one(f"{DO}projectResources:ProjectResources", f"niche-discovery-{up_run.stack}-resources").inputs[
-            "resources"
-        ]
-    )
+    members = {m for r in up_run.of_type(f"{DO}projectResources:ProjectResources") for m in r.inputs["resources"]}
     expected = {
         up_run.one(f"{DO}kubernetesCluster:KubernetesCluster").outputs["clusterUrn"],
         *(r.outputs["clusterUrn"] for r in up_run.of_type(f"{DO}databaseCluster:DatabaseCluster")),
@@ -176,9 +190,9 @@ def test_no_unmarked_output_carries_a_credential(up_run: StackRun) -> None:
 
 def test_database_uris_point_at_the_private_network(up_run: StackRun) -> None:
     direct = up_run.outputs["postgresDirectUri"]
-    assert re.fullmatch(r"postgresql://app:pw-\w+@private-[^:]+:25060/app\?sslmode=require", direct)
+    assert re.fullmatch(r"postgresql://app:pw-\w+@private-[^:]+:25060/niche_discovery\?sslmode=require", direct)
     # The pool's private URI as the provider returns it (never the public one), not a shape the mock made up.
-    pool = up_run.one("digitalocean:index/databaseConnectionPool:DatabaseConnectionPool")
+    pool = next(r for r in outside_tenants(up_run) if r.type == f"{DO}databaseConnectionPool:DatabaseConnectionPool")
     assert up_run.outputs["postgresPooledUri"] == pool.outputs["privateUri"] != pool.outputs["uri"]
     assert up_run.outputs["cacheUri"].startswith("rediss://default:")
     assert "@private-" in up_run.outputs["cacheUri"]

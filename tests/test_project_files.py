@@ -110,6 +110,8 @@ def test_project_defaults_equal_the_code_defaults() -> None:
             continue
         if spec["type"] == "object":
             assert spec["default"] == {}, key
+        elif spec["type"] == "array":
+            assert spec["default"] == [], key  # a list field's default_factory is list
         else:
             assert spec["default"] == fields[key].default, key
 

@@ -9,6 +9,8 @@ a script, permissions are minimal, concurrency is set, and versions are pinned.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -215,8 +217,167 @@ def deploy_jobs() -> dict[str, Any]:
     return workflow("deploy")["jobs"]
 
 
-def test_deploy_runs_on_merge_to_main() -> None:
-    assert workflow("deploy")["on"]["push"]["branches"] == ["main"]
+def test_deploy_runs_on_merge_to_main_and_develop() -> None:
+    assert workflow("deploy")["on"]["push"]["branches"] == ["main", "develop"]
+
+
+def test_develop_deploys_staging_and_only_main_deploys_production() -> None:
+    assert deploy_jobs()["staging"]["if"] == "github.ref == 'refs/heads/develop' || github.ref == 'refs/heads/main'"
+    assert deploy_jobs()["production"]["if"] == "github.ref == 'refs/heads/main'"
+
+
+def test_a_release_passes_its_tag_by_dispatch_or_by_call() -> None:
+    triggers = workflow("deploy")["on"]
+    assert triggers["workflow_dispatch"]["inputs"]["image-tag"]["required"] is False
+    assert triggers["workflow_call"]["inputs"]["image-tag"]["required"] is True
+    assert "registry" in triggers["workflow_call"]["inputs"]
+
+
+@pytest.mark.parametrize("stack", sorted(STACKS))
+def test_each_deploy_sets_the_released_tag_before_up_and_notifies_slack_after(stack: str) -> None:
+    job = deploy_jobs()[stack]
+    runs = [step.get("run", "") for step in steps(job)]
+    tag = runs.index(f"bash scripts/release-tag.sh {stack}")
+    up = runs.index(f"bash {SCRIPT} up {stack}")
+    notify = runs.index("bash scripts/notify-deployment.sh")
+    assert tag < up < notify
+    tag_step, notify_step = steps(job)[tag], steps(job)[notify]
+    assert tag_step["env"]["IMAGE_TAG"] == "${{ inputs.image-tag }}"
+    assert tag_step["env"]["RELEASE_REGISTRY"] == "${{ inputs.registry }}"
+    assert notify_step["if"] == "always()"  # the seed notifies with the job's status, failures too
+    assert notify_step["env"]["SLACK_WEBHOOK"] == "${{ secrets.SLACK_WEBHOOK }}"
+    assert notify_step["env"]["IMAGE_TAG"] == f"${{{{ steps.{tag_step['id']}.outputs.image-tag }}}}"
+
+
+# --- release-tag.sh and notify-deployment.sh, run against stub CLIs ------------------------------
+def _stub(directory: Path, name: str, body: str) -> None:
+    path = directory / name
+    path.write_text(f"#!/usr/bin/env bash\n{body}\n")
+    path.chmod(0o755)
+
+
+def _run_release_tag(tmp_path: Path, stack: str, **env: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = tmp_path / "pulumi-calls"
+    # `pulumi stack output imageTag` answers 1.1.0 (the tag the stack runs); everything is logged.
+    _stub(bin_dir, "pulumi", f'echo "$*" >> {calls}\n[ "$1 $2" = "stack output" ] && echo 1.1.0\nexit 0')
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "release-tag.sh"), stack],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": f"{bin_dir}:{ROOT / '.venv' / 'bin'}:/usr/bin:/bin", **env},
+    )
+    return result, calls.read_text() if calls.exists() else ""
+
+
+def test_release_tag_sets_the_given_tag_in_the_stack_config(tmp_path: Path) -> None:
+    result, calls = _run_release_tag(tmp_path, "production", IMAGE_TAG="1.4.0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1.4.0"
+    assert "config set --stack production --path platform:apps.imageTag 1.4.0 --non-interactive" in calls
+
+
+def test_release_tag_without_a_tag_keeps_the_deployed_one(tmp_path: Path) -> None:
+    result, calls = _run_release_tag(tmp_path, "staging", IMAGE_TAG="")
+    assert result.returncode == 0, result.stderr
+    assert "stack output --stack staging --non-interactive imageTag" in calls
+    assert "config set --stack staging --path platform:apps.imageTag 1.1.0 --non-interactive" in calls
+
+
+@pytest.mark.parametrize("tag", ["latest", "-bad", "has space"])
+def test_release_tag_refuses_an_unpinned_or_malformed_tag(tmp_path: Path, tag: str) -> None:
+    result, calls = _run_release_tag(tmp_path, "staging", IMAGE_TAG=tag)
+    assert result.returncode == 2
+    assert "config set" not in calls
+
+
+def test_release_tag_refuses_a_registry_the_cluster_does_not_pull_from(tmp_path: Path) -> None:
+    result, calls = _run_release_tag(tmp_path, "staging", IMAGE_TAG="1.4.0", RELEASE_REGISTRY="ghcr.io/acme")
+    assert result.returncode == 2
+    assert "registry.digitalocean.com/nichediscovery" in result.stderr
+    assert "config set" not in calls
+
+
+@pytest.mark.parametrize("stack", sorted(STACKS))
+def test_the_release_registry_is_the_one_each_stack_pulls_from(tmp_path: Path, stack: str) -> None:
+    """One registry: both stacks' catalogs pull from where the release pipeline is told to push (docs/ci.md)."""
+    pushed = "registry.digitalocean.com/nichediscovery"
+    assert f"registry: {pushed}" in (ROOT / "docs" / "ci.md").read_text()
+    result, _ = _run_release_tag(tmp_path, stack, IMAGE_TAG="1.4.0", RELEASE_REGISTRY=pushed)
+    assert result.returncode == 0, result.stderr
+
+
+def _run_notify(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "curl"
+    _stub(bin_dir, "curl", f'{{ echo "ARGS: $*"; echo "STDIN:"; cat; }} > {log}')
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "notify-deployment.sh")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env},
+    )
+    return result, log.read_text() if log.exists() else ""
+
+
+def test_the_slack_notice_names_stack_status_and_tag_without_exposing_the_webhook(tmp_path: Path) -> None:
+    hook = "https://hooks.slack.example/services/T000/B000/SECRETSECRET"
+    result, curl = _run_notify(
+        tmp_path, SLACK_WEBHOOK=hook, STATUS="success", STACK="production", IMAGE_TAG="1.4.0", RUN_URL="u"
+    )
+    assert result.returncode == 0, result.stderr
+    args, stdin = curl.split("STDIN:", 1)
+    assert hook not in args  # not on the command line (process list)
+    assert f'url = "{hook}"' in stdin
+    assert hook not in result.stdout + result.stderr
+    payload = json.loads(args.split("--data ", 1)[1].rsplit("\n", 1)[0].strip())
+    assert payload["channel"] == "#deployments"
+    assert "production" in payload["text"] and "success" in payload["text"] and "1.4.0" in payload["text"]
+
+
+def test_no_webhook_means_no_notice_and_no_failure(tmp_path: Path) -> None:
+    result, curl = _run_notify(tmp_path, STATUS="success", STACK="staging")
+    assert result.returncode == 0
+    assert curl == ""
+    assert "no Slack notice" in result.stderr
+
+
+# --- actionlint --------------------------------------------------------------------------------
+ACTIONLINT = ROOT / "build" / "tools" / "actionlint"
+
+
+def _actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    if not ACTIONLINT.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{ACTIONLINT} missing: scripts/install-tools.sh builds it")
+        pytest.skip(f"{ACTIONLINT} not built (scripts/install-tools.sh builds it)")
+    return subprocess.run(
+        [str(ACTIONLINT), *map(str, paths)], capture_output=True, text=True, timeout=120, check=False, cwd=ROOT
+    )
+
+
+def test_actionlint_accepts_every_workflow() -> None:
+    result = _actionlint(*workflow_files())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_rejects_an_unknown_input_reference(tmp_path: Path) -> None:
+    """The judge is live: a step reading an input the workflow does not declare fails it."""
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(
+        "on:\n  workflow_dispatch:\n    inputs:\n      image-tag: {type: string}\n"
+        "jobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ inputs.imagetag }}\n"
+    )
+    result = _actionlint(bad)
+    assert result.returncode == 1
+    assert "imagetag" in result.stdout
 
 
 def test_deploy_updates_staging_after_the_checks_in_its_environment() -> None:

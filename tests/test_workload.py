@@ -9,11 +9,14 @@ import pytest
 
 from components.workload import (
     ComputeResources,
+    KedaScaling,
     NetworkPeer,
     ProbeSpec,
-    QueueScaling,
+    PrometheusTrigger,
+    RedisListTrigger,
     ResourceScaling,
     SecretKeyRef,
+    UtilizationTrigger,
     Workload,
     WorkloadArgs,
 )
@@ -117,7 +120,15 @@ def test_queue_scaling_is_a_keda_redis_trigger_over_tls_and_no_hpa() -> None:
         port=None,
         liveness=ping,
         readiness=ping,
-        scaling=QueueScaling(2, 15, list_name="discovery", address="valkey.internal:25061", authentication_ref="auth"),
+        scaling=KedaScaling(
+            2,
+            15,
+            triggers=[
+                RedisListTrigger(
+                    list_name="discovery", address="valkey.internal:25061", authentication_ref="auth", database_index=1
+                )
+            ],
+        ),
     )
     assert not run.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     spec = run.one("kubernetes:keda.sh/v1alpha1:ScaledObject").inputs["spec"]
@@ -130,9 +141,105 @@ def test_queue_scaling_is_a_keda_redis_trigger_over_tls_and_no_hpa() -> None:
         "listLength": "10",
         "activationListLength": "0",
         "enableTLS": "true",
-        "databaseIndex": "0",
+        "databaseIndex": "1",
     }
     assert trigger["authenticationRef"] == {"name": "auth"}
+
+
+def test_request_rate_scaling_keeps_cpu_and_memory_in_the_same_scaled_object() -> None:
+    behavior = {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 60,
+            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 30}],
+        }
+    }
+    run = build(
+        metrics_port=9100,
+        scaling=KedaScaling(
+            3,
+            20,
+            triggers=[
+                UtilizationTrigger("cpu", 70),
+                PrometheusTrigger(server_address="http://10.0.0.5:9090", query="sum(rate(x[2m]))", threshold=100),
+            ],
+            behavior=behavior,
+        ),
+    )
+    assert not run.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    spec = run.one("kubernetes:keda.sh/v1alpha1:ScaledObject").inputs["spec"]
+    assert spec["triggers"] == [
+        {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}},
+        {
+            "type": "prometheus",
+            "metricType": "AverageValue",
+            "metadata": {
+                "serverAddress": "http://10.0.0.5:9090",
+                "query": "sum(rate(x[2m]))",
+                "threshold": "100",
+                "activationThreshold": "0",
+                "ignoreNullValues": "true",
+            },
+        },
+    ]
+    assert spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"] == behavior
+
+
+def test_hpa_takes_the_callers_behaviour(web: StackRun) -> None:
+    behavior = web.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs["spec"]["behavior"]
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 300
+    custom = build(
+        scaling=ResourceScaling(
+            1,
+            2,
+            cpu_percent=50,
+            behavior={
+                "scaleUp": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 15}],
+                }
+            },
+        )
+    )
+    spec = custom.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs["spec"]["behavior"]
+    assert spec == {
+        "scaleUp": {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 15}]}
+    }
+
+
+def test_metrics_port_is_named_on_pod_and_service_and_a_metrics_only_workload_gets_a_service() -> None:
+    ping = ProbeSpec(exec_command=["true"])
+    run = build(port=None, liveness=ping, readiness=ping, metrics_port=9808)
+    assert run.one("kubernetes:core/v1:Service").inputs["spec"]["ports"] == [
+        {"name": "metrics", "protocol": "TCP", "port": 9808, "targetPort": "metrics"}
+    ]
+    assert pod(run)["containers"][0]["ports"] == [{"name": "metrics", "containerPort": 9808, "protocol": "TCP"}]
+
+
+def test_service_port_forwards_to_the_named_container_port() -> None:
+    run = build(service_port=80)
+    assert run.one("kubernetes:core/v1:Service").inputs["spec"]["ports"] == [
+        {"name": "http", "protocol": "TCP", "port": 80, "targetPort": "http"}
+    ]
+
+
+def test_empty_dirs_are_writable_scratch_mounts() -> None:
+    spec = pod(build(empty_dirs={"/app/logs": "64Mi"}))
+    assert {"name": "scratch-0", "mountPath": "/app/logs"} in spec["containers"][0]["volumeMounts"]
+    assert {"name": "scratch-0", "emptyDir": {"sizeLimit": "64Mi"}} in spec["volumes"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"metrics_port": 8000}, "must differ from the HTTP port"),
+        ({"port": None, "service_port": 80}, "service_port needs a container port"),
+        ({"config_map_mounts": {"/a": "cm", "/b": "cm"}}, "mounted twice"),
+        ({"empty_dirs": {"/tmp": "1Mi"}}, "mounted twice"),
+    ],
+)
+def test_inconsistent_ports_and_mounts_are_refused(changes: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        build(**changes)
 
 
 def test_secret_env_reads_single_keys(web: StackRun) -> None:
@@ -164,8 +271,13 @@ def test_unpinned_images_are_refused(image: str) -> None:
 def test_every_catalog_workload_is_restricted(staging: StackRun, production: StackRun) -> None:
     for run in (staging, production):
         deployments = run.of_type("kubernetes:apps/v1:Deployment")
-        ours = [d for d in deployments if d.parent_type == "platform:workload:Workload"]
-        assert len(ours) == 9
+        ours = [
+            d
+            for d in deployments
+            if d.parent_type == "platform:workload:Workload"
+            and d.inputs["metadata"]["namespace"] == f"niche-discovery-{run.stack}"
+        ]
+        assert len(ours) == 10  # seed 000's catalog, celery-exporter included
         for deployment in ours:
             container = deployment.inputs["spec"]["template"]["spec"]["containers"][0]
             assert not container["image"].endswith(":latest")

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import aws_backups, aws_eks, digitalocean, kubernetes_platform, kubernetes_workloads, stack
+from . import (
+    aws_backups,
+    aws_data,
+    aws_eks,
+    digitalocean,
+    kubernetes_edge,
+    kubernetes_platform,
+    kubernetes_workloads,
+    stack,
+    tenants,
+)
 from ._base import Guard, ResourceGuard, StackGuard
 
 PACK_NAME = "platform-guards"
@@ -16,10 +26,13 @@ PACK_NAME = "platform-guards"
 GUARDS: list[Guard] = [
     *kubernetes_workloads.GUARDS,
     *kubernetes_platform.GUARDS,
+    *kubernetes_edge.GUARDS,
     *digitalocean.GUARDS,
     *stack.GUARDS,
     *aws_backups.GUARDS,
     *aws_eks.GUARDS,
+    *aws_data.GUARDS,
+    *tenants.GUARDS,
 ]
 """Every guard, grouped by module."""
 

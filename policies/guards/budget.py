@@ -14,14 +14,14 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from ._base import StackResource, UnknownProps, stack_guard, stack_of
+from ._base import ENVIRONMENT, StackResource, UnknownProps, stack_guard
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 """The Pulumi project the pack sits in: where ``Pulumi.<stack>.yaml`` (and ``costing/``) live."""
 if str(PROJECT_DIR) not in sys.path:
     sys.path.append(str(PROJECT_DIR))
 
-from costing import Item, budget_for_stack, estimate, over_budget  # noqa: E402
+from costing import DEFAULT_BUDGETS, Budget, Item, estimate, over_budget  # noqa: E402
 
 GROUP = "stack"
 
@@ -43,9 +43,25 @@ def inventory(resources: Iterable[StackResource]) -> list[Item]:
     severity=Severity.HIGH,
     remediation="Run `make cost STACK=<stack>` to see every line; shrink the biggest items named (pool "
     "maxNodes, plan sizes, standby nodes), or raise platform:budget.fullScaleUsd / minScaleUsd in "
-    "Pulumi.<stack>.yaml after the budget owner agrees.",
+    "Pulumi.<stack>.yaml and the same figures in policies/config/<stack>.json after the budget owner agrees.",
     group=GROUP,
+    # The budget reaches the pack like the environment does: the stack file declares platform:budget, its
+    # policies/config/<stack>.json repeats it (tests/test_budget_config.py keeps the two equal). Never
+    # looked up by stack name: `<tenant>-staging` and `staging` are judged alike.
     config={
+        "environment": ENVIRONMENT,
+        "fullScaleUsd": {
+            "type": "number",
+            "minimum": 0,
+            "description": "platform:budget.fullScaleUsd of the stack; 0: the environment's default.",
+            "default": 0,
+        },
+        "minScaleUsd": {
+            "type": "number",
+            "minimum": 0,
+            "description": "platform:budget.minScaleUsd of the stack; 0: the environment's default.",
+            "default": 0,
+        },
         "topItems": {
             "type": "integer",
             "minimum": 1,
@@ -55,12 +71,21 @@ def inventory(resources: Iterable[StackResource]) -> list[Item]:
     },
 )
 def monthly_budget(resources: list[StackResource], cfg: Mapping[str, Any]) -> Iterable[tuple[str, str | None]]:
-    stacks = {stack_of(r.urn) for r in resources} - {""}
-    if len(stacks) != 1:
-        return
-    budget = budget_for_stack(PROJECT_DIR, stacks.pop())
+    budget = budget_from_config(cfg)
     for message in over_budget(estimate(inventory(resources)), budget, int(cfg["topItems"])):
         yield message, None
+
+
+def budget_from_config(cfg: Mapping[str, Any]) -> Budget:
+    """The stack's budget as the pack config states it, each figure unset falling back to the default."""
+    default = DEFAULT_BUDGETS[str(cfg.get("environment") or "production")]
+    if cfg.get("fullScaleUsd") is None and cfg.get("minScaleUsd") is None:
+        return default
+    return Budget(
+        full_scale_usd=float(cfg.get("fullScaleUsd") or default.full_scale_usd),
+        min_scale_usd=float(cfg.get("minScaleUsd") or default.min_scale_usd),
+        source="platform:budget",
+    )
 
 
 GUARDS = [monthly_budget]

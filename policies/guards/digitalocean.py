@@ -32,6 +32,7 @@ TAGGED = (
 )
 """Resources whose ``tags`` label them (a Firewall's or MonitorAlert's ``tags`` select targets instead)."""
 
+SPACES_BUCKET = "digitalocean:index/spacesBucket:SpacesBucket"
 REGIONAL = (
     "digitalocean:index/vpc:Vpc",
     CLUSTER,
@@ -41,7 +42,7 @@ REGIONAL = (
     VOLUME,
     "digitalocean:index/reservedIp:ReservedIp",
     "digitalocean:index/loadBalancer:LoadBalancer",
-    "digitalocean:index/spacesBucket:SpacesBucket",
+    SPACES_BUCKET,
 )
 
 PRODUCTION_ONLY = {
@@ -413,13 +414,23 @@ def required_tags(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Context) -
             "items": {"type": "string"},
             "description": "Region slugs resources may use.",
             "default": ["nyc1", "nyc3", "ams3", "fra1", "lon1", "tor1", "sfo3", "sgp1", "blr1", "syd1"],
-        }
+        },
+        "allowedSpacesRegions": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Region slugs Spaces buckets may use (Spaces is not in every region: nyc1 has none, "
+            "and a bucket's cross-region copy is elsewhere on purpose). Empty: allowedRegions applies.",
+            "default": [],
+        },
     },
 )
 def region_allowed(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Context) -> Iterable[str]:
     region = props.get("region")
-    if isinstance(region, str) and not is_unknown(region) and region not in cfg["allowedRegions"]:
-        yield f"region {region!r} is not in {cfg['allowedRegions']}."
+    allowed = cfg["allowedRegions"]
+    if ctx.type == SPACES_BUCKET and cfg["allowedSpacesRegions"]:
+        allowed = cfg["allowedSpacesRegions"]
+    if isinstance(region, str) and not is_unknown(region) and region not in allowed:
+        yield f"region {region!r} is not in {allowed}."
 
 
 GUARDS = [

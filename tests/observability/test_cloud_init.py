@@ -21,6 +21,7 @@ from observability.cloud_init import (
     render_user_data,
 )
 from observability.grafana import DASHBOARDS_DIR, render_dashboards
+from observability.loki import LOKI_CONFIG, LOKI_VERSION
 from observability.prometheus import RULES_DIR
 from observability.rules import render_rule_files
 from tests.observability.support import HOST, SECRETS, assert_golden, run_tool
@@ -143,8 +144,20 @@ def test_cloud_inits_own_apt_runs_wait_for_the_lock_too() -> None:
 def test_grafana_is_installed_at_the_pinned_version_and_held() -> None:
     script = install_script()
     assert re.fullmatch(r"\d+\.\d+\.\d+", GRAFANA_VERSION)
-    assert f"prometheus-node-exporter grafana={GRAFANA_VERSION}\n" in script
-    assert "apt-mark hold grafana" in script
+    assert f"prometheus-node-exporter grafana={GRAFANA_VERSION} " in script
+    assert "apt-mark hold grafana loki" in script
+
+
+def test_loki_is_installed_pinned_held_and_keeps_its_data_on_the_volume() -> None:
+    script = install_script()
+    assert f" loki={LOKI_VERSION}\n" in script
+    assert re.fullmatch(r"\d+\.\d+\.\d+", LOKI_VERSION)
+    assert f"chown -R loki:loki {DATA_DIR}/loki" in script
+    assert "systemctl restart prometheus prometheus-alertmanager prometheus-node-exporter grafana-server loki" in script
+    files = render_files(HOST, SECRETS)
+    config = yaml.safe_load(files[LOKI_CONFIG])
+    assert config["common"]["path_prefix"] == f"{DATA_DIR}/loki"
+    assert "RequiresMountsFor=" in files["/etc/systemd/system/loki.service.d/10-data-volume.conf"]
 
 
 def run_installer(tmp_path: Path, mounted: str, device: str) -> tuple[subprocess.CompletedProcess[str], list]:

@@ -93,11 +93,19 @@ def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
 
 
 def test_datasource_is_the_local_prometheus_and_not_editable() -> None:
-    (source,) = yaml.safe_load(render_datasources("http://localhost:9090"))["datasources"]
+    (source, _) = yaml.safe_load(render_datasources("http://localhost:9090"))["datasources"]
     assert source["uid"] == DATASOURCE_UID
     assert source["url"] == "http://localhost:9090"
     assert source["isDefault"] is True
     assert source["editable"] is False
+
+
+def test_logs_are_searchable_through_a_provisioned_local_loki_datasource() -> None:
+    (_, logs) = yaml.safe_load(render_datasources("http://localhost:9090"))["datasources"]
+    assert logs["type"] == "loki"
+    assert logs["url"] == "http://localhost:3100"
+    assert logs["isDefault"] is False
+    assert logs["editable"] is False
 
 
 def test_dashboards_are_provisioned_read_only_from_their_directory() -> None:

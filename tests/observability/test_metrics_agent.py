@@ -136,9 +136,9 @@ def test_dns_and_api_server_are_reachable(run: StackRun) -> None:
     assert api["ports"] == [{"protocol": "TCP", "port": 443}]
 
 
-def test_pods_are_scraped_only_on_metrics_ports(run: StackRun) -> None:
+def test_pods_are_scraped_only_on_the_named_metrics_port_and_exporter_ports(run: StackRun) -> None:
     (rule,) = policies(run)["allow-scrape-pods"]["egress"]
-    assert {p["port"] for p in rule["ports"]} == {8000, 8080, 9090, 9402}
+    assert {p["port"] for p in rule["ports"]} == {"metrics", 8000, 8080, 9090, 9402}
 
 
 def test_kube_state_metrics_admits_only_the_agent(run: StackRun) -> None:

@@ -33,6 +33,8 @@ BAD = [
     ("staging", {"window": "2m"}, "window", "5m"),
     ("staging", {"uptimeLatencyMs": 10}, "uptimeLatencyMs", "100"),
     ("staging", {"agentChartVersion": "27.x"}, "agentChartVersion", "exact chart version"),
+    ("staging", {"logAgentChartVersion": "latest"}, "logAgentChartVersion", "exact chart version"),
+    ("staging", {"logRetentionDays": 0}, "logRetentionDays", "greater than or equal to 1"),
     ("staging", {"alertEmail": ["a@example.com"]}, "alertEmail", "unknown key"),
 ]
 
@@ -51,6 +53,8 @@ def test_defaults_are_valid_outside_production() -> None:
     config = ObservabilityConfig()
     assert config.uptime_regions == ["us_east", "eu_west"]
     assert config.agent_chart_version == "27.19.0"
+    assert config.log_agent_chart_version == "1.2.1"
+    assert config.log_retention_days == 30
 
 
 @pytest.mark.parametrize("stack", ["staging", "production"])

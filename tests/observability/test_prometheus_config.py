@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from observability.agent import (
+    JOB_API,
+    JOB_API_SERVER,
     JOB_CADVISOR,
     JOB_KUBE_STATE_METRICS,
     JOB_KUBELET,
     JOB_PODS,
     JOB_POSTGRES,
+    JOB_SCRAPERS,
     JOB_VALKEY,
+    JOB_WORKERS,
+    METRICS_PORT_NAME,
     SECRETS_DIR,
     SERVICE_ACCOUNT_DIR,
     private_metrics_targets,
@@ -85,7 +91,85 @@ def test_agent_scrapes_pods_kube_state_metrics_kubelet_cadvisor_and_both_databas
         for j in config["scrape_configs"]
         for t in j.get("static_configs", [{}])
     }
-    assert jobs == {JOB_PODS, JOB_KUBE_STATE_METRICS, JOB_KUBELET, JOB_CADVISOR, JOB_POSTGRES, JOB_VALKEY}
+    assert jobs == {
+        JOB_API_SERVER,
+        JOB_API,
+        JOB_WORKERS,
+        JOB_SCRAPERS,
+        JOB_PODS,
+        JOB_KUBE_STATE_METRICS,
+        JOB_KUBELET,
+        JOB_CADVISOR,
+        JOB_POSTGRES,
+        JOB_VALKEY,
+    }
+
+
+def _job(name: str) -> dict:
+    (job,) = [j for j in yaml.safe_load(render_agent_config(AGENT))["scrape_configs"] if j["job_name"] == name]
+    return job
+
+
+def test_agent_scrapes_at_the_seed_intervals() -> None:
+    config = yaml.safe_load(render_agent_config(AGENT))
+    assert config["global"]["scrape_interval"] == "15s"  # seed: cluster-wide 15 s
+    assert _job(JOB_API)["scrape_interval"] == "10s"  # seed: api-service 10 s
+    assert _job(JOB_WORKERS)["scrape_interval"] == "30s"  # seed: worker-metrics 30 s
+    databases = [j for j in config["scrape_configs"] if "basic_auth" in j]
+    assert {j["scrape_interval"] for j in databases} == {"30s"}  # seed: database exporters 30 s
+
+
+def test_agent_scrapes_the_api_server_like_the_seed() -> None:
+    job = _job(JOB_API_SERVER)
+    assert job["kubernetes_sd_configs"] == [{"role": "endpoints"}]
+    assert job["scheme"] == "https"
+    (keep,) = job["relabel_configs"]
+    assert keep["action"] == "keep" and keep["regex"] == "default;kubernetes;https"
+    assert job["authorization"] == {"credentials_file": f"{SERVICE_ACCOUNT_DIR}/token"}
+
+
+@pytest.mark.parametrize(
+    ("job", "pod", "scraped"),
+    [
+        (JOB_API, "api-service", True),
+        (JOB_API, "api-service-canary", False),
+        (JOB_WORKERS, "flower", True),
+        (JOB_WORKERS, "celery-exporter", True),
+        (JOB_WORKERS, "worker-discovery", True),
+        (JOB_WORKERS, "frontend", False),
+        (JOB_SCRAPERS, "youtube-scraper", True),
+        (JOB_SCRAPERS, "proxy-manager", False),
+    ],
+)
+def test_application_jobs_select_pods_by_name_label(job: str, pod: str, scraped: bool) -> None:
+    keep = _job(job)["relabel_configs"][0]
+    assert keep["source_labels"] == ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    assert keep["action"] == "keep"
+    assert bool(re.fullmatch(keep["regex"], pod)) is scraped
+
+
+@pytest.mark.parametrize("job", [JOB_API, JOB_WORKERS, JOB_SCRAPERS])
+def test_application_jobs_scrape_only_the_port_named_metrics(job: str) -> None:
+    port = _job(job)["relabel_configs"][1]
+    assert port == {
+        "source_labels": ["__meta_kubernetes_pod_container_port_name"],
+        "action": "keep",
+        "regex": METRICS_PORT_NAME,
+    }
+
+
+def test_application_pods_are_not_scraped_twice_by_the_annotation_job() -> None:
+    drop = _job(JOB_PODS)["relabel_configs"][0]
+    assert drop["action"] == "drop"
+    for pod in ("api-service", "flower", "worker-validation", "tiktok-scraper"):
+        assert re.fullmatch(drop["regex"], pod), pod
+    assert not re.fullmatch(drop["regex"], "cert-manager")
+
+
+def test_worker_job_renames_the_exporter_queue_label_to_the_seed_one() -> None:
+    rules = _job(JOB_WORKERS)["metric_relabel_configs"]
+    assert {"source_labels": ["queue_name"], "regex": "(.+)", "target_label": "queue"} in rules
+    assert {"action": "labeldrop", "regex": "queue_name"} in rules
 
 
 def test_agent_remote_writes_to_the_droplet() -> None:

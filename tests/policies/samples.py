@@ -341,3 +341,48 @@ def karpenter_node_pool(cpu: Any = 64) -> dict[str, Any]:
             "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "5m"},
         },
     }
+
+
+def rds_instance() -> dict[str, Any]:
+    """A production RDS PostgreSQL primary as components/aws_postgres.py registers it."""
+    return {
+        "engine": "postgres",
+        "engineVersion": "17",
+        "instanceClass": "db.t4g.medium",
+        "storageEncrypted": True,
+        "kmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/k",
+        "publiclyAccessible": False,
+        "multiAz": True,
+        "deletionProtection": True,
+        "backupRetentionPeriod": 14,
+        "manageMasterUserPassword": True,
+        "username": "app_admin",
+    }
+
+
+def replication_group() -> dict[str, Any]:
+    """A production ElastiCache for Valkey group as components/aws_cache.py registers it."""
+    return {
+        "engine": "valkey",
+        "numCacheClusters": 2,
+        "transitEncryptionEnabled": True,
+        "transitEncryptionMode": "required",
+        "atRestEncryptionEnabled": True,
+        "userGroupIds": ["psm-cache-app-group"],
+        "multiAzEnabled": True,
+        "automaticFailoverEnabled": True,
+    }
+
+
+def gpu_node_pool() -> dict[str, Any]:
+    """A GPU NodePool on Auto Mode's built-in NodeClass, spot first, tainted, capped in GPUs."""
+    pool = karpenter_node_pool(cpu=32)
+    pool["metadata"]["name"] = "gpu"
+    spec = pool["spec"]["template"]["spec"]
+    spec["requirements"][1]["values"] = ["g"]
+    spec["requirements"].append(
+        {"key": "eks.amazonaws.com/instance-gpu-manufacturer", "operator": "In", "values": ["nvidia"]}
+    )
+    spec["taints"] = [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]
+    pool["spec"]["limits"]["nvidia.com/gpu"] = 4
+    return pool

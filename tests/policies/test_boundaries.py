@@ -1288,10 +1288,19 @@ def test_an_hpa_without_min_replicas_may_have_a_maximum_of_one() -> None:
     assert violations("k8s-autoscaler-bounds", synthetic(HPA, props)) == []
 
 
-def test_a_budget_over_resources_of_two_stacks_says_nothing() -> None:
-    plan = {**s.database(), "size": "db-s-4vcpu-8gb", "nodeCount": 3}
-    records = [synthetic(DB, plan, name=f"db{i}", stack=("staging", "production")[i % 2]) for i in range(10)]
-    assert fired("stack-monthly-budget", records) == []
+def test_the_budget_is_the_pack_configs_whatever_the_stack_is_named() -> None:
+    # 10 nodes at $120: $1,200. The figure judged is the one the pack config states, never one looked up
+    # from a stack file by name (a stack named `staging` with production's config is production).
+    plan = {**s.database(), "size": "db-s-4vcpu-8gb", "nodeCount": 1}
+    records = [synthetic(DB, plan, name=f"db{i}", stack="staging") for i in range(10)]
+    assert (
+        fired("stack-monthly-budget", records, {"environment": "production", "fullScaleUsd": 1300, "minScaleUsd": 1300})
+        == []
+    )
+    assert (
+        fired("stack-monthly-budget", records, {"environment": "production", "fullScaleUsd": 1100, "minScaleUsd": 1100})
+        != []
+    )
 
 
 @pytest.mark.parametrize(

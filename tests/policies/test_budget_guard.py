@@ -19,13 +19,24 @@ from tests.policy_adapter import PolicyEvaluator, Violation, describe, mutate, s
 GUARD = "stack-monthly-budget"
 POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 DB = "digitalocean:index/databaseCluster:DatabaseCluster"
-HELM = "kubernetes:helm.sh/v3:Release"
 VOLUME = "digitalocean:index/volume:Volume"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-SIZE_UNIT = ("values", "controller", "service", "annotations", "service.beta.kubernetes.io/do-loadbalancer-size-unit")
+ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+SIZE_UNIT = (
+    "spec",
+    "provider",
+    "kubernetes",
+    "envoyService",
+    "annotations",
+    "service.beta.kubernetes.io/do-loadbalancer-size-unit",
+)
 
 
 def fired(records: list[Resource], config: dict[str, Any] | None = None, preview: bool = False) -> list[str]:
+    # The pack is told the environment (and any budget) by policies/config/<stack>.json; here, as the
+    # committed config files do, the environment is the records' stack's.
+    environment = records[0].urn.split(":")[2].split("::")[0] if records else "production"
+    config = {"environment": environment, **(config or {})}
     return [message for message, _ in stack_violations(GUARD, records, config, preview)]
 
 
@@ -80,7 +91,15 @@ def test_unpriced_items_are_named_as_not_included() -> None:
 @pytest.mark.parametrize("fixture", ["staging", "production", "staging_preview", "production_preview"])
 def test_the_committed_stacks_are_within_their_budgets(fixture: str, request: pytest.FixtureRequest) -> None:
     run: StackRun = request.getfixturevalue(fixture)
-    assert fired(run.resources, preview=run.preview) == []
+    # Through the committed pack config, which tells the guard the stack's budget.
+    found = PolicyEvaluator.for_stack(run.stack).analyze(run.resources, preview=run.preview)
+    assert [v for v in found if v.policy == GUARD] == [], "\n" + describe(found)
+
+
+def test_a_budget_in_the_pack_config_is_the_one_judged() -> None:
+    records = [pool("general", 3)]  # $144 at full scale
+    assert fired(records, {"fullScaleUsd": 100.0, "minScaleUsd": 50.0}) != []
+    assert fired(records, {"fullScaleUsd": 200.0, "minScaleUsd": 50.0}) == []
 
 
 def test_the_guard_prices_a_preview_as_make_cost_prices_the_stack(
@@ -120,8 +139,10 @@ class Mutant:
 
 
 MUTANTS = [
-    Mutant("staging-load-balancer-of-20-units", "staging", set_input(HELM, "-ingress-nginx", SIZE_UNIT, "20")),
-    Mutant("production-load-balancer-of-60-units", "production", set_input(HELM, "-ingress-nginx", SIZE_UNIT, "60")),
+    Mutant("staging-load-balancer-of-20-units", "staging", set_input(ENVOY_PROXY, "-gateway-proxy", SIZE_UNIT, "20")),
+    Mutant(
+        "production-load-balancer-of-60-units", "production", set_input(ENVOY_PROXY, "-gateway-proxy", SIZE_UNIT, "60")
+    ),
     Mutant("staging-monitoring-volume-of-3-tib", "staging", set_input(VOLUME, "-monitoring-data", "size", 3072.0)),
     Mutant(
         "production-backups-kept-ten-years",

@@ -32,7 +32,9 @@ def declared_environment(stack: str) -> str:
 
 def test_the_environment_aware_guards_are_the_production_only_ones_and_the_two_naming_the_environment() -> None:
     production_only = {g.name for g in GUARDS if "productionOnly" in g.config}
-    assert set(ENVIRONMENT_AWARE) == production_only | {"do-required-tags", "stack-no-cross-environment-references"}
+    # The budget guard falls back to the environment's default budget when the pack config states none.
+    named = {"do-required-tags", "stack-no-cross-environment-references", "stack-monthly-budget"}
+    assert set(ENVIRONMENT_AWARE) == production_only | named
     for guard in GUARDS:
         if guard.name in ENVIRONMENT_AWARE:
             assert guard.config["environment"] == ENVIRONMENT

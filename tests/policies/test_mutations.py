@@ -36,6 +36,10 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+QUOTA = "kubernetes:core/v1:ResourceQuota"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 HELM = "kubernetes:helm.sh/v3:Release"
@@ -46,6 +50,9 @@ LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 EKS = "aws:eks/cluster:Cluster"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KARPENTER_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+RDS = "aws:rds/instance:Instance"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
 FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect"
 
@@ -120,6 +127,8 @@ class Mutant:
     fires: str
     eks: bool = False
     """Mutate the stack with the opt-in EKS target enabled (conftest.EKS_ENABLED)."""
+    aws: bool = False
+    """Mutate the stack with EKS and seed 004's AWS tenant enabled (conftest.AWS_TENANT_ENABLED)."""
     also: frozenset[str] = frozenset()
     """Guards that rightly fire too (more nodes also cost money: stack-monthly-budget)."""
 
@@ -309,7 +318,7 @@ MUTANTS = [
     Mutant(
         "production-hpa-floor-of-one",
         "production",
-        set_input(HPA, "-app-api-service-hpa", "spec.minReplicas", 1),
+        set_input(HPA, "-rwp-app-api-hpa", "spec.minReplicas", 1),
         "k8s-replica-floor",
     ),
     Mutant(
@@ -336,19 +345,43 @@ MUTANTS = [
         ),
         "k8s-namespace-pod-security",
     ),
-    Mutant("ingress-without-tls", "production", set_input(INGRESS, "-edge-api", "spec.tls", DELETE), "k8s-ingress-tls"),
+    # The edge is the Gateway (ingress-nginx's Ingress guards keep their unit cases in test_resource_guards).
     Mutant(
-        "ingress-serving-plain-http",
+        "gateway-listener-without-certificate",
         "production",
-        lambda rs: set_input(INGRESS, "-edge-api", ("metadata", "annotations", SSL_REDIRECT), DELETE)(
-            set_input(INGRESS, "-edge-api", ("metadata", "annotations", FORCE_SSL_REDIRECT), DELETE)(rs)
+        set_input(GATEWAY, "-addons-gateway-gateway", "spec.listeners.1.tls.certificateRefs", []),
+        "k8s-gateway-https-only",
+    ),
+    Mutant(
+        "gateway-serving-content-on-port-80",
+        "production",
+        set_input(
+            HTTP_ROUTE, "-addons-gateway-https-redirect", "spec.rules.0", {"backendRefs": [{"name": "api", "port": 80}]}
         ),
-        "k8s-ingress-https-redirect",
+        "k8s-gateway-https-only",
+    ),
+    Mutant(
+        "gateway-admits-routes-from-every-namespace",
+        "production",
+        set_input(GATEWAY, "-addons-gateway-gateway", "spec.listeners.1.allowedRoutes.namespaces", {"from": "All"}),
+        "k8s-gateway-allowed-routes",
+    ),
+    Mutant(
+        "staging-route-claims-a-production-hostname",
+        "staging",
+        set_input(HTTP_ROUTE, "-edge-routes-api", "spec.hostnames", ["api.nichediscovery.com"]),
+        "k8s-edge-hostnames",
+    ),
+    Mutant(
+        "flower-without-authentication",
+        "production",
+        remove(SECURITY_POLICY, "-edge-routes-api-basic-auth-policy"),
+        "k8s-edge-admin-auth",
     ),
     Mutant(
         "helm-chart-floating",
         "production",
-        set_input(HELM, "-addons-ingress-nginx", "version", "4.x"),
+        set_input(HELM, "-addons-gateway-envoy-gateway", "version", "v1.x"),
         "k8s-helm-chart-pinned",
     ),
     Mutant(
@@ -460,6 +493,109 @@ MUTANTS = [
         "stack-stateful-protected",
         eks=True,
     ),
+    # --- Seed 004's AWS tenant (issue 15)
+    Mutant(
+        "rds-public",
+        "production",
+        set_input(RDS, "-pg-primary", "publiclyAccessible", True),
+        "aws-rds-not-public",
+        aws=True,
+    ),
+    Mutant(
+        "rds-unencrypted",
+        "production",
+        set_input(RDS, "-pg-primary", "storageEncrypted", False),
+        "aws-rds-encrypted",
+        aws=True,
+    ),
+    Mutant(
+        "rds-production-single-az",
+        "production",
+        set_input(RDS, "-pg-primary", "multiAz", False),
+        "aws-rds-production-resilience",
+        aws=True,
+    ),
+    Mutant(
+        "rds-one-day-of-backups",
+        "production",
+        set_input(RDS, "-pg-primary", "backupRetentionPeriod", 1),
+        "aws-rds-backup-retention",
+        aws=True,
+    ),
+    Mutant(
+        "rds-password-passed-in",
+        "production",
+        lambda rs: set_input(RDS, "-pg-primary", "password", "hunter2")(
+            set_input(RDS, "-pg-primary", "manageMasterUserPassword", DELETE)(rs)
+        ),
+        "aws-rds-managed-password",
+        aws=True,
+    ),
+    Mutant(
+        "cache-clear-text",
+        "production",
+        set_input(REPLICATION_GROUP, "-cache-valkey", "transitEncryptionEnabled", False),
+        "aws-elasticache-encryption",
+        aws=True,
+    ),
+    Mutant(
+        "cache-without-auth",
+        "production",
+        set_input(REPLICATION_GROUP, "-cache-valkey", "userGroupIds", []),
+        "aws-elasticache-auth",
+        aws=True,
+    ),
+    Mutant(
+        "cache-production-single-az",
+        "production",
+        set_input(REPLICATION_GROUP, "-cache-valkey", "multiAzEnabled", False),
+        "aws-elasticache-multi-az",
+        aws=True,
+    ),
+    Mutant(
+        "pod-identity-wildcard",
+        "production",
+        set_input(
+            ROLE_POLICY,
+            "-aws-api-policy",
+            "policy",
+            '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}',
+        ),
+        "stack-pod-identity-least-privilege",
+        aws=True,
+    ),
+    Mutant(
+        "gpu-pool-uncapped",
+        "production",
+        set_input(KARPENTER_POOL, "-eks-pool-gpu", ("spec", "limits", "nvidia.com/gpu"), DELETE),
+        "eks-gpu-pool-bounded",
+        aws=True,
+    ),
+    # Issue 14: tenants on the shared platform stay isolated.
+    Mutant("tenant-without-quota", "production", remove(QUOTA, "-rwp-app-quota"), "tenant-namespace-quota"),
+    Mutant(
+        "tenant-without-default-deny",
+        "production",
+        remove(NETPOL, "-video-analysis-app-default-deny"),
+        "k8s-namespace-default-deny",
+    ),
+    Mutant(
+        "tenant-admits-another-tenant",
+        "production",
+        set_input(
+            NETPOL,
+            "-rwp-app-ai-processor-netpol",
+            "spec.ingress.0.from.+",
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "doc-scraper-production"}}},
+        ),
+        "tenant-no-cross-tenant-traffic",
+    ),
+    Mutant(
+        "tenant-route-to-another-tenant",
+        "production",
+        set_input(HTTP_ROUTE, "-rwp-routes-api", "spec.rules.0.backendRefs.0.namespace", "doc-scraper-production"),
+        "tenant-no-cross-tenant-traffic",
+    ),
 ]
 
 
@@ -488,7 +624,8 @@ def _policies(found: list[Violation]) -> Counter[str]:
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
 def test_mutant_fires_exactly_the_expected_guard(mutant: Mutant, request: pytest.FixtureRequest) -> None:
     # Fixtures by name, so the EKS-enabled stack is only evaluated where an EKS mutant needs it.
-    run: StackRun = request.getfixturevalue(f"{mutant.stack}_eks" if mutant.eks else mutant.stack)
+    suffix = "_aws" if mutant.aws else "_eks" if mutant.eks else ""
+    run: StackRun = request.getfixturevalue(f"{mutant.stack}{suffix}")
     analyzer = _analyzer(mutant.stack)
     before = _baseline(run)
     after = analyzer.analyze(mutant.change(list(run.resources)))

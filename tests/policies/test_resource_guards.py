@@ -28,6 +28,8 @@ C0 = f"{POD}.containers.0"
 EKS = "aws:eks/cluster:Cluster"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+RDS = "aws:rds/instance:Instance"
+ELASTICACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 GOLDEN = Path(__file__).parent / "golden" / "resource_violations.json"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 READS_SEVERAL = {("do-db-standby", "engine"), ("do-node-pool-bounds", "autoScale"), ("do-node-pool-bounds", "maxNodes")}
@@ -368,6 +370,26 @@ CASES = [
     ),
     Case("eks-node-pool-on-demand", NODE_POOL, s.karpenter_node_pool, f"{POD}.requirements.0.values", ["spot"]),
     Case("eks-node-pool-on-demand", NODE_POOL, s.karpenter_node_pool, f"{POD}.requirements.0.operator", "NotIn"),
+    # --- AWS data services (issue 15)
+    Case("aws-rds-encrypted", RDS, s.rds_instance, "storageEncrypted", False),
+    Case("aws-rds-encrypted", RDS, s.rds_instance, "storageEncrypted", s.DELETE),
+    Case("aws-rds-encrypted", RDS, s.rds_instance, "kmsKeyId", s.DELETE),
+    Case("aws-rds-not-public", RDS, s.rds_instance, "publiclyAccessible", True),
+    Case("aws-rds-production-resilience", RDS, s.rds_instance, "multiAz", False),
+    Case("aws-rds-production-resilience", RDS, s.rds_instance, "deletionProtection", s.DELETE),
+    Case("aws-rds-backup-retention", RDS, s.rds_instance, "backupRetentionPeriod", 1),
+    Case("aws-rds-backup-retention", RDS, s.rds_instance, "backupRetentionPeriod", s.DELETE),
+    Case("aws-rds-backup-retention", RDS, s.rds_instance, "backupRetentionPeriod", 10, config={"minDays": 14}),
+    Case("aws-rds-managed-password", RDS, s.rds_instance, "password", "hunter2"),
+    Case("aws-rds-managed-password", RDS, s.rds_instance, "manageMasterUserPassword", s.DELETE),
+    Case("aws-elasticache-encryption", ELASTICACHE, s.replication_group, "transitEncryptionEnabled", False),
+    Case("aws-elasticache-encryption", ELASTICACHE, s.replication_group, "transitEncryptionMode", "preferred"),
+    Case("aws-elasticache-encryption", ELASTICACHE, s.replication_group, "atRestEncryptionEnabled", s.DELETE),
+    Case("aws-elasticache-auth", ELASTICACHE, s.replication_group, "userGroupIds", []),
+    Case("aws-elasticache-multi-az", ELASTICACHE, s.replication_group, "multiAzEnabled", False),
+    Case("aws-elasticache-multi-az", ELASTICACHE, s.replication_group, "automaticFailoverEnabled", s.DELETE),
+    Case("eks-gpu-pool-bounded", NODE_POOL, s.gpu_node_pool, ("spec", "limits", "nvidia.com/gpu"), s.DELETE),
+    Case("eks-gpu-pool-bounded", NODE_POOL, s.gpu_node_pool, f"{POD}.taints.0.effect", "PreferNoSchedule"),
 ]
 
 
@@ -447,6 +469,8 @@ PRODUCTION_ONLY_CASES = [
         NODE_POOL,
         s.patched(s.karpenter_node_pool(), f"{POD}.requirements.0.values", ["spot"]),
     ),
+    ("aws-rds-production-resilience", RDS, s.patched(s.rds_instance(), "multiAz", False)),
+    ("aws-elasticache-multi-az", ELASTICACHE, s.patched(s.replication_group(), "multiAzEnabled", False)),
 ]
 
 

@@ -1,0 +1,156 @@
+"""Every alert rule, recording rule and dashboard query reads metrics some scrape job or recording
+rule produces.
+
+Judge: Prometheus's own PromQL parser (``github.com/prometheus/prometheus/promql/parser``, built as
+``tools/promql-selectors`` by scripts/install-tools.sh) lists each expression's vector selectors;
+``observability.inventory`` says which job produces which names. promtool cannot do this: it checks
+syntax, not whether a metric exists anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from functools import cache
+
+import pytest
+import yaml
+
+from observability.agent import APPLICATION_JOBS, JOB_API, JOB_SCRAPERS, JOB_WORKERS, render_agent_config
+from observability.grafana import DASHBOARDS
+from observability.inventory import INVENTORY, Exporter, Matcher, Selector, missing_source
+from observability.prometheus import render_prometheus_config
+from observability.rules import GROUPS, RECORDING_RULES, Rule
+from tests.harness import ROOT
+from tests.observability.support import AGENT, HOST
+
+PARSER = ROOT / "build" / "tools" / "promql-selectors"
+
+
+@cache
+def _parser() -> str:
+    if not PARSER.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{PARSER} missing: scripts/install-tools.sh builds it")
+        pytest.skip(f"{PARSER} not built (scripts/install-tools.sh builds it)")
+    return str(PARSER)
+
+
+def parse(exprs: list[str]) -> dict[str, list[Selector]]:
+    """Selectors of each expression, as Prometheus's parser sees them."""
+    result = subprocess.run(
+        [_parser()], input=json.dumps(exprs), capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    parsed = {}
+    for item in json.loads(result.stdout):
+        assert not item.get("error"), f"{item['expr']!r} does not parse: {item['error']}"
+        parsed[item["expr"]] = [
+            Selector(s["metric"], tuple(Matcher(m["name"], m["type"], m["value"]) for m in s["matchers"]))
+            for s in item["selectors"]
+        ]
+    return parsed
+
+
+def queries() -> dict[str, str]:
+    """Where each expression lives -> the expression."""
+    found = {f"alert {r.alert}": r.expr for rules in GROUPS.values() for r in rules}
+    found |= {f"recording rule {r.record}": r.expr for r in RECORDING_RULES}
+    for dashboard in DASHBOARDS:
+        for panel in dashboard.panels:
+            for i, (expr, _) in enumerate(panel.exprs):
+                found[f"dashboard {dashboard.uid} / {panel.title} #{i}"] = expr
+    return found
+
+
+def unsourced(exprs: dict[str, str]) -> list[str]:
+    parsed = parse(list(exprs.values()))
+    return [
+        f"{where}: {problem}"
+        for where, expr in exprs.items()
+        for selector in parsed[expr]
+        if (problem := missing_source(selector)) is not None
+    ]
+
+
+def test_every_alert_recording_rule_and_panel_reads_a_produced_metric() -> None:
+    assert unsourced(queries()) == []
+
+
+def test_the_check_covers_every_rule_and_panel() -> None:
+    exprs = queries()
+    assert sum(1 for k in exprs if k.startswith("alert ")) == sum(len(r) for r in GROUPS.values())
+    assert sum(1 for k in exprs if k.startswith("dashboard ")) == sum(
+        len(p.exprs) for d in DASHBOARDS for p in d.panels
+    )
+
+
+def test_an_alert_over_a_metric_no_job_exports_fails_the_check() -> None:
+    rule = Rule("Ghost", "sum(rate(ghost_requests_total[5m])) > 1", "5m", "warning", "s", "d")
+    (problem,) = unsourced({f"alert {rule.alert}": rule.expr})
+    assert "ghost_requests_total: not produced by any scrape job or recording rule" in problem
+
+
+def test_an_alert_on_a_job_that_does_not_exist_fails_the_check() -> None:
+    (problem,) = unsourced({"alert Typo": 'up{job="postgres-exporter"} == 0'})
+    assert "job='postgres-exporter' selects no scrape job" in problem
+
+
+def test_a_metric_read_from_the_wrong_job_fails_the_check() -> None:
+    # Flower's worker flag exists, but not on the API's job.
+    (problem,) = unsourced({"alert Wrong": f'flower_worker_online{{job="{JOB_API}"}} == 0'})
+    assert f"flower_worker_online: not produced by jobs ['{JOB_API}']" in problem
+
+
+def test_the_parser_sees_through_functions_keywords_and_label_names() -> None:
+    # `by`, `le`, `on`, function names and label names must not be taken for metrics.
+    expr = (
+        'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="api-service"}[5m])))'
+        " > on () group_left sum(celery_queue_length)"
+    )
+    selectors = parse([expr])[expr]
+    assert sorted(s.metric for s in selectors) == ["celery_queue_length", "http_request_duration_seconds_bucket"]
+
+
+def test_the_seed_panels_that_had_no_data_now_have_a_job() -> None:
+    # Issue 19: queue length, active workers and scraper success rate were never scraped.
+    assert missing_source(Selector("celery_queue_length", ())) is None
+    assert missing_source(Selector("celery_workers_active", ())) is None
+    assert missing_source(Selector("scraping_requests_total", ())) is None
+    assert missing_source(Selector("apiserver_request_total", (Matcher("job", "=", "kubernetes-apiservers"),))) is None
+
+
+def test_every_scrape_job_is_in_the_inventory() -> None:
+    jobs = set()
+    for text in (render_agent_config(AGENT), render_prometheus_config(HOST)):
+        for job in yaml.safe_load(text)["scrape_configs"]:
+            labels = [s.get("labels", {}).get("job") for s in job.get("static_configs", [])]
+            jobs |= {label for label in labels if label} or {job["job_name"]}
+    assert jobs == set(INVENTORY)
+
+
+def test_application_jobs_have_their_exporters() -> None:
+    assert {spec.job for spec in APPLICATION_JOBS} == {JOB_API, JOB_WORKERS, JOB_SCRAPERS}
+    for spec in APPLICATION_JOBS:
+        assert all(isinstance(e, Exporter) for e in INVENTORY[spec.job])
+
+
+def _catalog_metrics_services() -> dict[str, int]:
+    catalog = yaml.safe_load((ROOT / "tenants" / "niche-discovery.yaml").read_text())
+    return {name: s["metricsPort"] for name, s in catalog["services"].items() if s.get("metricsPort")}
+
+
+def test_every_catalog_metrics_port_is_scraped_by_exactly_one_application_job() -> None:
+    for service in _catalog_metrics_services():
+        jobs = [spec.job for spec in APPLICATION_JOBS if re.fullmatch(spec.names, service)]
+        assert len(jobs) == 1, (service, jobs)
+
+
+def test_every_application_job_has_a_producer_in_the_tenant_catalog() -> None:
+    """The inventory's producers really run: each seed job selects a service serving `metrics`."""
+    services = _catalog_metrics_services()
+    for spec in APPLICATION_JOBS:
+        assert any(re.fullmatch(spec.names, s) for s in services), spec.job
+    assert "celery-exporter" in services  # celery_queue_length, celery_worker_up
