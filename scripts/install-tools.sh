@@ -68,14 +68,25 @@ done
 # tests/observability/test_loki.py). Its go.mod replaces pkg/push with a directory the module zip
 # does not contain, so that one replace is dropped (the required published version is used).
 LOKI_VERSION="$(sed -n 's/^LOKI_VERSION = "\(.*\)"$/\1/p' observability/loki.py)"
+# Loki is large (about 20 minutes to compile cold on 2 cores, 3 from a warm Go build cache), so the
+# binary is kept per version outside the clone, beside Go's own caches: a fresh clone on the same
+# machine copies it in a second; a new machine builds it once.
+LOKI_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/platform-judges/loki-$LOKI_VERSION"
 if [ ! -x build/tools/loki ] || [ "$(cat build/tools/loki.version 2>/dev/null)" != "$LOKI_VERSION" ]; then
-  echo "install-tools: go build loki v$LOKI_VERSION (several minutes, once)"
-  src="$(go mod download -json "github.com/grafana/loki/v3@v$LOKI_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
-  rm -rf build/loki-src && mkdir -p build/tools && cp -r "$src" build/loki-src && chmod -R u+w build/loki-src
-  (cd build/loki-src && go mod edit -dropreplace github.com/grafana/loki/pkg/push \
-    && GOFLAGS=-mod=mod go build -o ../tools/loki ./cmd/loki)
+  if [ ! -x "$LOKI_CACHE/loki" ]; then
+    echo "install-tools: go build loki v$LOKI_VERSION (several minutes, once per machine)"
+    src="$(go mod download -json "github.com/grafana/loki/v3@v$LOKI_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    work="$(mktemp -d)"
+    cp -r "$src" "$work/loki-src" && chmod -R u+w "$work/loki-src"
+    mkdir -p "$LOKI_CACHE"
+    (cd "$work/loki-src" && go mod edit -dropreplace github.com/grafana/loki/pkg/push \
+      && GOFLAGS=-mod=mod go build -o "$LOKI_CACHE/loki.partial" ./cmd/loki)
+    mv "$LOKI_CACHE/loki.partial" "$LOKI_CACHE/loki"
+    rm -rf "$work"
+  fi
+  mkdir -p build/tools
+  cp "$LOKI_CACHE/loki" build/tools/loki
   echo "$LOKI_VERSION" > build/tools/loki.version
-  rm -rf build/loki-src
 fi
 
 echo "install-tools: ok"
