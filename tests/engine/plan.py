@@ -9,6 +9,8 @@ The lifecycle tests run the same workspace code (tests/engine/workspace.py).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import sys
 import tempfile
@@ -16,6 +18,15 @@ from pathlib import Path
 
 from stack_config.secrets import SECRETS
 from tests.engine.workspace import Workspace, policy_block, summary
+
+
+def stand_in(key: str) -> str:
+    """A random value of the secret's shape: an htpasswd line must be one the edge accepts (SHA-1 form)."""
+    value = f"offline-{secrets.token_hex(12)}"
+    if key.endswith("Htpasswd"):
+        digest = base64.b64encode(hashlib.sha1(value.encode()).digest()).decode()  # noqa: S324 - htpasswd's {SHA}
+        return f"admin:{{SHA}}{digest}"
+    return value
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +37,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix=f"plan-{stack}-") as where:
         ws = Workspace.create(Path(where))
         # Stand-ins for the encrypted values a bootstrapped stack carries: random, thrown away.
-        ws.init_stack(stack, {spec.key: f"offline-{secrets.token_hex(12)}" for spec in SECRETS})
+        ws.init_stack(stack, {spec.key: stand_in(spec.key) for spec in SECRETS})
         result = ws.pulumi("preview", "--stack", stack, *ws.policy_args(stack))
         print(result.stdout)
         if result.stderr.strip():
