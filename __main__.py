@@ -6,7 +6,7 @@
                               |
    +----------------------- VPC (network.vpcCidr) ------------------------+
    |                                                                      |
-   |  DOKS cluster (HA control plane in production)                      |
+   |  DOKS cluster (HA control plane in production)   [platform]        |
    |    Envoy Gateway (api., dashboard.; TLS by cert-manager) -> tenant  |
    |    namespace: catalog workloads (HPA / KEDA on Celery queues)       |
    |    system pool (fixed) | general pool (autoscaled) | scrapers (tainted)
@@ -29,8 +29,11 @@
    |  Application/Workload) on the EKS provider, spread across zones.     |
    +----------------------------------------------------------------------+
 
-Config is validated in full before any resource is registered (stack_config.load); each block
-below is one box of the diagram.
+Reads "platform, then each tenant" (issue 14): load the config (validated in full before any
+resource is registered, stack_config.load) → the DigitalOcean platform, everything inside the VPC
+box that is not a tenant's (components/platform.py) → tenant seed-000 (Application, Edge, its
+alerts and backup job) → each further DigitalOcean tenant (components/tenant.py) → the optional EKS
+cluster and its `target: aws` tenants → the outputs. A new tenant is a catalog file, not code here.
 """
 
 import pulumi
@@ -44,48 +47,24 @@ from components import (
     BackupJob,
     BackupJobArgs,
     BackupTarget,
-    BackupVault,
-    BackupVaultArgs,
-    Cache,
-    CacheArgs,
     CloudAlerts,
     CloudAlertsArgs,
-    DatabaseMetricsSource,
     Edge,
     EdgeArgs,
     EksCluster,
     EksClusterArgs,
     EksNodePoolSpec,
-    ExternalSecrets,
-    ExternalSecretsArgs,
-    KubernetesCluster,
-    KubernetesClusterArgs,
-    LogAgent,
-    LogAgentArgs,
-    MaintenanceWindow,
-    MetricsAgent,
-    MetricsAgentArgs,
-    MonitoringServer,
-    MonitoringServerArgs,
-    Network,
-    NetworkArgs,
-    NodePoolSpec,
-    PlatformAddons,
-    PlatformAddonsArgs,
-    PostgresDatabase,
-    PostgresDatabaseArgs,
-    SecretStoreRef,
-    StackProject,
-    StackProjectArgs,
     Tenant,
     TenantArgs,
-    TrustedSources,
 )
 from components.application import KARPENTER_POOL_LABEL, SystemTrustStore, rds_ca_bundle
 from components.aws_tenant import AWS_CACHE_PORTS, AWS_POSTGRES_PORTS, POD_IDENTITY_AGENT
+from components.eks_addons import EksAddons, EksAddonsArgs
+from components.gateway_routes import TenantRoutes, TenantRoutesArgs
 from components.metrics_agent import SCRAPER_NAMESPACE_LABELS
+from components.platform import DigitalOceanPlatform, DigitalOceanPlatformArgs
 from components.platform_addons import load_balancer_name
-from components.tenant import tenant_hostnames
+from components.tenant import tenant_domain, tenant_hostnames
 from observability.prometheus import PROMETHEUS_PORT
 from stack_config import Secrets, load
 from stack_config.eks import AwsTenantData
@@ -96,198 +75,18 @@ secrets = Secrets(store_managed=config.apps.store_managed_keys())
 prefix = config.name_prefix
 tags = [config.tenant.name, f"env:{config.environment}", "managed-by:pulumi"]
 
-# --- Network -----------------------------------------------------------------------------------
-network = Network(
-    prefix,
-    NetworkArgs(
-        region=config.region,
-        ip_range=config.network.vpc_cidr,
-        description=f"{config.tenant.display_name} {config.environment}",
-    ),
-)
+# --- Platform ----------------------------------------------------------------------------------
+# Network, DOKS, PostgreSQL, Valkey, the monitoring host, the Project, the add-ons with the shared
+# Gateway, the agents and the backup vault: one component (components/platform.py), aliased from the
+# stack root where releases up to aba9e8b registered them (tests/engine/test_upgrade.py).
+platform = DigitalOceanPlatform(prefix, DigitalOceanPlatformArgs(config=config, secrets=secrets))
+network, cluster, postgres, cache = platform.network, platform.cluster, platform.postgres, platform.cache
+monitoring, project, addons, vault = platform.monitoring, platform.project, platform.addons, platform.vault
+trusted, in_cluster = platform.trusted, platform.in_cluster
+cluster_config, addons_config, apps_config = config.cluster, config.addons, config.apps
+edge_config, backup_config, obs_config = config.edge, config.backup, config.observability
 
-# --- Kubernetes --------------------------------------------------------------------------------
-cluster_config = config.cluster
-cluster = KubernetesCluster(
-    prefix,
-    KubernetesClusterArgs(
-        region=config.region,
-        vpc_id=network.vpc_id,
-        version_prefix=cluster_config.version_prefix,
-        ha=cluster_config.ha,
-        auto_upgrade=cluster_config.auto_upgrade,
-        surge_upgrade=cluster_config.surge_upgrade,
-        maintenance_day=cluster_config.maintenance.day,
-        maintenance_start_time=cluster_config.maintenance.start_time,
-        system_pool=NodePoolSpec(
-            size=cluster_config.system_pool.size,
-            auto_scale=False,
-            node_count=cluster_config.system_pool.node_count,
-            labels={"workload": "system"},
-        ),
-        pools={
-            pool_name: NodePoolSpec(
-                size=pool.size,
-                auto_scale=pool.auto_scale,
-                min_nodes=pool.min_nodes,
-                max_nodes=pool.max_nodes,
-                node_count=pool.node_count,
-                labels=pool.labels,
-                taints=tuple((t.key, t.value, t.effect) for t in pool.taints),
-            )
-            for pool_name, pool in cluster_config.pools.items()
-        },
-        tags=tags,
-        registry_integration=cluster_config.registry_integration,
-        api_allowed_cidrs=cluster_config.api_allowed_cidrs,
-        cluster_subnet=config.network.cluster_subnet,
-        service_subnet=config.network.service_subnet,
-    ),
-)
-
-# --- Data --------------------------------------------------------------------------------------
-# Both databases admit only the cluster: its nodes (the k8s rule) and its pods, whose packets keep
-# their pod-subnet address on a VPC-native cluster (docs/kubernetes.md, "Pod traffic"). Their metrics
-# are scraped by the in-cluster agent and remote-written to the monitoring host, so the droplet
-# needs no database access.
-trusted = TrustedSources(kubernetes_cluster_ids=[cluster.cluster_id], ip_ranges=[config.network.cluster_subnet])
-postgres_config, cache_config = config.postgres, config.cache
-postgres = PostgresDatabase(
-    f"{prefix}-pg",
-    PostgresDatabaseArgs(
-        region=config.region,
-        vpc_id=network.vpc_id,
-        version=postgres_config.version,
-        size=postgres_config.size,
-        node_count=postgres_config.node_count,
-        storage_size_mib=postgres_config.storage_size_mib,
-        database=postgres_config.database,
-        user=postgres_config.user,
-        pool_size=postgres_config.pool_size,
-        maintenance=MaintenanceWindow(postgres_config.maintenance.day, postgres_config.maintenance.hour),
-        trusted=trusted,
-        tags=tags,
-        protect=config.protect,
-    ),
-)
-cache = Cache(
-    f"{prefix}-valkey",
-    CacheArgs(
-        region=config.region,
-        vpc_id=network.vpc_id,
-        version=cache_config.version,
-        size=cache_config.size,
-        node_count=cache_config.node_count,
-        eviction_policy=cache_config.eviction_policy,
-        maintenance=MaintenanceWindow(cache_config.maintenance.day, cache_config.maintenance.hour),
-        trusted=trusted,
-        tags=tags,
-        protect=config.protect,
-    ),
-)
-
-# --- Monitoring host ---------------------------------------------------------------------------
-monitoring_config = config.monitoring
-monitoring = MonitoringServer(
-    f"{prefix}-monitoring",
-    MonitoringServerArgs(
-        region=config.region,
-        vpc_id=network.vpc_id,
-        vpc_cidr=config.network.vpc_cidr,
-        cluster_id=cluster.cluster_id,
-        cluster_subnet=config.network.cluster_subnet,
-        size=monitoring_config.size,
-        image=monitoring_config.image,
-        volume_size_gib=monitoring_config.volume_size_gib,
-        retention_days=monitoring_config.retention_days,
-        backups=monitoring_config.backups,
-        admin_cidrs=monitoring_config.admin_cidrs,
-        tenant=config.tenant.name,
-        environment=config.environment,
-        tags=[*tags, "monitoring"],
-        protect=config.protect,
-        grafana_admin_password=secrets.require("grafanaAdminPassword"),
-        paging_webhook_url=secrets.require("alertPagingWebhookUrl"),
-        chat_webhook_url=secrets.require("alertChatWebhookUrl"),
-        log_retention_days=config.observability.log_retention_days,
-    ),
-)
-
-# --- Project -----------------------------------------------------------------------------------
-project = StackProject(
-    prefix,
-    StackProjectArgs(
-        name=f"{config.tenant.display_name} ({config.environment})",
-        description=f"{config.tenant.display_name}, {config.environment} stack, managed by Pulumi",
-        environment=config.environment.title(),
-        resource_urns=[
-            cluster.cluster_urn,
-            postgres.cluster_urn,
-            cache.cluster_urn,
-            monitoring.droplet_urn,
-            monitoring.volume_urn,
-            monitoring.reserved_ip_urn,
-        ],
-    ),
-)
-
-# --- Kubernetes workloads ----------------------------------------------------------------------
-# Everything inside the cluster goes through its own provider (children inherit it).
-in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-addons_config, apps_config, edge_config = config.addons, config.apps, config.edge
-# The edge (docs/kubernetes.md, "The edge"): Envoy Gateway with one shared Gateway by default, whose
-# HTTPS listeners are the tenants' public hosts; ingress-nginx only while a stack migrates off it.
-edge_hosts = sorted(
-    {f"{route.host}.{edge_config.base_domain}" for route in apps_config.catalog.routes}
-    | {host for entry in config.tenants for host in tenant_hostnames(entry, edge_config.base_domain)}
-)
-addons = PlatformAddons(
-    f"{prefix}-addons",
-    PlatformAddonsArgs(
-        load_balancer_name=load_balancer_name(prefix, "ingress-nginx"),
-        load_balancer_hostname=edge_config.load_balancer_hostname,
-        load_balancer_size_unit=edge_config.load_balancer.size_unit,
-        acme_email=edge_config.acme_email,
-        ingress_nginx_version=addons_config.charts.ingress_nginx,
-        cert_manager_version=addons_config.charts.cert_manager,
-        keda_version=addons_config.charts.keda,
-        metrics_server_version=addons_config.charts.metrics_server,
-        ingress_replicas=addons_config.ingress_replicas,
-        metrics_server=addons_config.metrics_server,
-        implementations=edge_config.implementations,
-        envoy_gateway_version=addons_config.charts.envoy_gateway,
-        gateway_load_balancer_name=load_balancer_name(prefix, "gateway"),
-        gateway_hosts=edge_hosts,
-        gateway_tenants=[config.tenant.name, *(entry.name for entry in config.tenants)],
-        rate_limit_rpm=edge_config.rate_limit_rpm,
-        acme_server=edge_config.acme,
-    ),
-    opts=in_cluster,
-)
-# Secrets that rotate without a commit (optional): the application's API keys from AWS Secrets Manager
-# through the External Secrets Operator, refreshed every 30 minutes like the seed's Vault.
-store_config = apps_config.external_secrets
-secret_store: SecretStoreRef | None = None
-if store_config.enabled:
-    external_secrets = ExternalSecrets(
-        f"{prefix}-external-secrets",
-        ExternalSecretsArgs(
-            stack=pulumi.get_stack(),
-            tenants={config.tenant.name: prefix},
-            aws_region=store_config.aws_region,
-            chart_version=store_config.chart_version,
-            reloader_chart_version=store_config.reloader_chart_version,
-            protect=config.protect,
-            tags={"tenant": config.tenant.name, "environment": config.environment, "managed-by": "pulumi"},
-        ),
-        opts=in_cluster,
-    )
-    secret_store = SecretStoreRef(
-        store_name=external_secrets.store_name,
-        remote_key=external_secrets.remote_keys[config.tenant.name],
-        refresh_interval=store_config.refresh_interval,
-        depends_on=external_secrets.ready,
-    )
+# --- Tenant seed-000: the application, its edge, alerts and backup job -------------------------
 app = Application(
     f"{prefix}-app",
     ApplicationArgs(
@@ -308,10 +107,8 @@ app = Application(
         secret_config=secrets.optional,
         ingress_controller=addons.ingress_controller,
         keda=addons.keda,
-        # KEDA's Prometheus scaler queries the monitoring host (the in-cluster agent has no query API);
-        # its firewall admits the cluster's pods and nodes on this port.
-        secret_store=secret_store,
-        prometheus_url=pulumi.Output.format("http://{0}:{1}", monitoring.private_ip, PROMETHEUS_PORT),
+        secret_store=platform.secret_store,
+        prometheus_url=platform.prometheus_url,
         # The monitoring namespace's label: its agent may scrape the services' metrics ports.
         metrics_scraper_namespace_labels=SCRAPER_NAMESPACE_LABELS,
     ),
@@ -353,40 +150,7 @@ edge = Edge(
     opts=in_cluster,
 )
 
-# --- Observability -----------------------------------------------------------------------------
-# The in-cluster agent feeds the droplet (remote write over the VPC); its namespace carries the
-# label the application namespace's allow-metrics-scrape policy admits. DigitalOcean's own alerts
-# are the second line, for when the droplet itself is down.
-obs_config = config.observability
-metrics_agent = MetricsAgent(
-    f"{prefix}-metrics-agent",
-    MetricsAgentArgs(
-        remote_write_url=monitoring.remote_write_url,
-        remote_write_ip=monitoring.private_ip,
-        vpc_cidr=config.network.vpc_cidr,
-        cluster_name=prefix,
-        tenant=config.tenant.name,
-        environment=config.environment,
-        chart_version=obs_config.agent_chart_version,
-        postgres=DatabaseMetricsSource(postgres.cluster_id, postgres.metrics_endpoints),
-        valkey=DatabaseMetricsSource(cache.cluster_id, cache.metrics_endpoints),
-    ),
-    opts=in_cluster,
-)
-# Every pod's logs to Loki on the droplet, from the same (default-deny) monitoring namespace.
-LogAgent(
-    f"{prefix}-log-agent",
-    LogAgentArgs(
-        namespace=metrics_agent.namespace,
-        loki_push_url=monitoring.loki_push_url,
-        loki_ip=monitoring.private_ip,
-        cluster_name=prefix,
-        tenant=config.tenant.name,
-        environment=config.environment,
-        chart_version=obs_config.log_agent_chart_version,
-    ),
-    opts=in_cluster,
-)
+# DigitalOcean's own alerts: the second line, for when the droplet itself is down (and seed 000's API).
 CloudAlerts(
     f"{prefix}-alerts",
     CloudAlertsArgs(
@@ -406,27 +170,9 @@ CloudAlerts(
     ),
 )
 
-# --- Off-site backups -------------------------------------------------------------------------
-# Seed 000's disaster recovery on another provider: DigitalOcean's daily backups and 7-day PITR
-# die with the account or region, these hourly dumps (RPO 1 h) do not. docs/disaster-recovery.md.
-backup_config = config.backup
-vault: BackupVault | None = None
+# Seed 000's hourly dumps into the platform's vault (RPO 1 h; docs/disaster-recovery.md).
 backup_job: BackupJob | None = None
-if backup_config.enabled:
-    vault = BackupVault(
-        f"{prefix}-backups",
-        BackupVaultArgs(
-            aws_region=backup_config.aws_region,
-            replica_region=backup_config.replica_region,
-            retention_days=backup_config.retention_days,
-            noncurrent_days=backup_config.noncurrent_days,
-            object_lock_mode=backup_config.object_lock_mode,
-            object_lock_days=backup_config.object_lock_days,
-            dedicated_kms_key=backup_config.kms_key == "dedicated",
-            protect=config.protect,
-            tags={"tenant": config.tenant.name, "environment": config.environment, "managed-by": "pulumi"},
-        ),
-    )
+if vault is not None:
     backup_job = BackupJob(
         f"{prefix}-pg-backup",
         BackupJobArgs(
@@ -535,8 +281,30 @@ if eks_config.enabled:
 # (components/aws_tenant.py). The config refuses an aws tenant without the cluster (stack_config/eks.py).
 aws_tenants: dict[str, AwsTenant] = {}
 aws_applications: dict[str, Application] = {}
+eks_addons: EksAddons | None = None
 if eks is not None:
-    for entry in (e for e in config.tenants if e.tenant.target == "aws"):
+    aws_entries = [e for e in config.tenants if e.tenant.target == "aws"]
+    # What Auto Mode does not run (components/eks_addons.py): metrics-server, KEDA, and the edge for the aws
+    # tenants' hosts (Envoy Gateway behind an NLB, cert-manager, CNAMEs in the stack's zone), same charts as DOKS.
+    eks_addons = EksAddons(
+        f"{prefix}-eks-addons",
+        EksAddonsArgs(
+            keda_version=addons_config.charts.keda,
+            metrics_server_version=addons_config.charts.metrics_server,
+            cert_manager_version=addons_config.charts.cert_manager,
+            envoy_gateway_version=addons_config.charts.envoy_gateway,
+            acme_email=edge_config.acme_email,
+            dns_zone=edge_config.domain,
+            gateway_hosts=[h for e in aws_entries for h in tenant_hostnames(e, edge_config.base_domain)],
+            gateway_tenants=[e.name for e in aws_entries],
+            rate_limit_rpm=edge_config.rate_limit_rpm,
+            acme_server=edge_config.acme,
+            replicas=addons_config.ingress_replicas,
+            dns_ttl=edge_config.dns_ttl,
+        ),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": eks.provider}),
+    )
+    for entry in aws_entries:
         aws_tenants[entry.name] = AwsTenant(
             f"{prefix}-{entry.name}-aws",
             AwsTenantArgs(
@@ -568,9 +336,9 @@ if eks is not None:
                 node_pools=eks_config.node_pools,
                 node_pool_label=KARPENTER_POOL_LABEL,
                 zone_spread=True,
-                # No KEDA and no edge on the EKS cluster yet: KEDA-scaled services are refused, routes wait.
-                keda_installed=False,
-                ingress_controller=None,
+                keda_installed=True,
+                keda=eks_addons.keda,
+                ingress_controller=eks_addons.ingress_controller,
                 secret_config=secrets.optional,
                 postgres_ca=rds_ca_bundle(),
                 cache_ca=SystemTrustStore(),
@@ -584,6 +352,20 @@ if eks is not None:
             ),
             opts=pulumi.ResourceOptions(providers={"kubernetes": eks.provider}, depends_on=[aws_data]),
         )
+        # Its public routes on the EKS cluster's Gateway, exactly as a DigitalOcean tenant's on DOKS's.
+        if eks_addons.gateway is not None and aws_applications[entry.name].routes:
+            TenantRoutes(
+                f"{prefix}-{entry.name}-eks-routes",
+                TenantRoutesArgs(
+                    namespace=aws_data.namespace,
+                    tenant=entry.name,
+                    routes=aws_applications[entry.name].routes,
+                    base_domain=tenant_domain(entry.name, edge_config.base_domain),
+                    gateway=eks_addons.gateway,
+                    depends_on=[aws_applications[entry.name], *eks_addons.edge_resources],
+                ),
+                opts=pulumi.ResourceOptions(providers={"kubernetes": eks.provider}),
+            )
 
 # --- Outputs -----------------------------------------------------------------------------------
 # Everything carrying a credential is exported as a secret (tests/test_program.py checks it).
@@ -629,3 +411,6 @@ if eks is not None:
     pulumi.export("eksClusterName", eks.cluster_name)
     pulumi.export("eksEndpoint", eks.endpoint)
     pulumi.export("eksKubeconfig", eks.kubeconfig)
+if eks_addons is not None and eks_addons.load_balancer_hostname is not None:
+    pulumi.export("eksLoadBalancerHostname", eks_addons.load_balancer_hostname)
+    pulumi.export("eksUrls", eks_addons.urls)

@@ -130,6 +130,10 @@ class SharedGatewayArgs:
     """Default: two proxies, spread over nodes."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What the routes' objects must wait for besides the controller (e.g. cert-manager for the annotation)."""
+    envoy_service: Mapping[str, Any] | None = None
+    """The proxies' Service (EnvoyProxy ``envoyService``) in full, for clusters whose load balancer is not
+    DigitalOcean's (EKS: components/eks_addons.py); the ``load_balancer_*`` fields are then unused. It must
+    send the PROXY protocol: the ClientTrafficPolicy requires it. Default: the CCM's, from those fields."""
 
 
 class SharedGateway(pulumi.ComponentResource):
@@ -299,7 +303,9 @@ def envoy_proxy_spec(args: SharedGatewayArgs) -> dict[str, Any]:
         "provider": {
             "type": "Kubernetes",
             "kubernetes": {
-                "envoyService": {
+                "envoyService": dict(args.envoy_service)
+                if args.envoy_service is not None
+                else {
                     "type": "LoadBalancer",
                     # Client address preserved to the node, and a health check that skips proxy-less nodes.
                     "externalTrafficPolicy": "Local",

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_digitalocean as do
 
-from observability.cloud_init import MonitoringHost, MonitoringSecrets, render_user_data
+from observability.cloud_init import MonitoringHost, MonitoringSecrets, render_user_data, tenant_problems
 from observability.loki import LOKI_PORT, PUSH_PATH
 from observability.prometheus import GRAFANA_PORT, PROMETHEUS_PORT
+from observability.tenants import TenantDashboard, TenantRuleGroup, tenant_receiver_secrets
+from stack_config.tenants import TenantEntry
 
 # Only Prometheus and Loki are reachable, and only from the cluster (the in-cluster agents' remote
 # write and log push). Alertmanager
 # (9093) and node_exporter (9100) are scraped over localhost and reached by admins through an SSH
 # tunnel, so no rule opens them.
+
+
+@dataclass(frozen=True)
+class TenantReceiver:
+    """A tenant's own alert webhook: its alerts (label ``tenant=<name>``) are posted there too."""
+
+    tenant: str
+    webhook_url: pulumi.Input[str]
+    """A secret (catalog ``alertReceiver.webhookSecret`` names the config key); never a plain string."""
+
+
+def tenant_receivers(
+    entries: Iterable[TenantEntry], secret: Callable[[str], pulumi.Input[str]]
+) -> tuple[TenantReceiver, ...]:
+    """The receivers the tenants' catalogs declare, their URLs read with ``secret`` (e.g. ``Secrets.require``)."""
+    return tuple(TenantReceiver(t, secret(key)) for t, key in tenant_receiver_secrets(entries).items())
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,12 @@ class MonitoringServerArgs:
     """Default: no SSH key (access through the DigitalOcean console/droplet agent)."""
     log_retention_days: int = 30
     """How long Loki keeps the cluster's logs. Default: 30 days."""
+    tenant_rule_groups: Sequence[TenantRuleGroup] = ()
+    """The tenants' alert rules (observability/tenants.py ``tenant_rule_groups``). Default: none."""
+    tenant_dashboards: Sequence[TenantDashboard] = ()
+    """The tenants' dashboards (``tenant_dashboards``), a Grafana folder per tenant. Default: none."""
+    tenant_receivers: Sequence[TenantReceiver] = ()
+    """Tenants' own alert webhooks (``tenant_receivers``). Default: tenants' alerts reach the platform's only."""
 
 
 class MonitoringServer(pulumi.ComponentResource):
@@ -72,8 +96,28 @@ class MonitoringServer(pulumi.ComponentResource):
     """Loki push endpoint on the VPC (the in-cluster log agent's target)."""
 
     def __init__(self, name: str, args: MonitoringServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        host = MonitoringHost(
+            tenant=args.tenant,
+            environment=args.environment,
+            name=name,
+            volume_name=f"{name}-data",
+            volume_size_gib=args.volume_size_gib,
+            retention_days=args.retention_days,
+            log_retention_days=args.log_retention_days,
+            tenant_rule_groups=tuple(args.tenant_rule_groups),
+            tenant_dashboards=tuple(args.tenant_dashboards),
+        )
+        # Checked before anything is registered (the URLs are Outputs; only the tenant names matter here).
+        receiver_names = [r.tenant for r in args.tenant_receivers]
+        problems = [
+            f"tenant_receivers: tenant {n!r} is given twice: one receiver per tenant"
+            for n in sorted({n for n in receiver_names if receiver_names.count(n) > 1})
+        ]
+        problems += tenant_problems(host, MonitoringSecrets("", "", "", dict.fromkeys(receiver_names, "")))
+        if problems:
+            raise ValueError(f"MonitoringServer {name}: " + "; ".join(problems))
         super().__init__("platform:monitoring:MonitoringServer", name, None, opts)
-        volume_name = f"{name}-data"
+        volume_name = host.volume_name
         volume = do.Volume(
             f"{name}-data",
             name=volume_name,
@@ -86,22 +130,23 @@ class MonitoringServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
 
-        host = MonitoringHost(
-            tenant=args.tenant,
-            environment=args.environment,
-            name=name,
-            volume_name=volume_name,
-            volume_size_gib=args.volume_size_gib,
-            retention_days=args.retention_days,
-            log_retention_days=args.log_retention_days,
-        )
-        # The rendered document embeds the Grafana password and webhook URLs: it stays a secret
-        # Output end to end (encrypted in state, masked in logs and diffs).
+        # The rendered document embeds the Grafana password and webhook URLs (the tenants' too): it stays
+        # a secret Output end to end (encrypted in state, masked in logs and diffs).
         user_data: pulumi.Output[str] = pulumi.Output.secret(
-            pulumi.Output.all(args.grafana_admin_password, args.paging_webhook_url, args.chat_webhook_url).apply(
+            pulumi.Output.all(
+                args.grafana_admin_password,
+                args.paging_webhook_url,
+                args.chat_webhook_url,
+                *(r.webhook_url for r in args.tenant_receivers),
+            ).apply(
                 lambda v: render_user_data(
                     host,
-                    MonitoringSecrets(grafana_admin_password=v[0], paging_webhook_url=v[1], chat_webhook_url=v[2]),
+                    MonitoringSecrets(
+                        grafana_admin_password=v[0],
+                        paging_webhook_url=v[1],
+                        chat_webhook_url=v[2],
+                        tenant_webhook_urls=dict(zip(receiver_names, v[3:], strict=True)),
+                    ),
                 )
             )
         )

@@ -150,7 +150,7 @@ class PlatformAddons(pulumi.ComponentResource):
             )
         if args.acme_server not in ACME_SERVERS:
             raise ValueError(f"acme_server {args.acme_server!r}: use one of {sorted(ACME_SERVERS)}")
-        self.cluster_issuer = f"letsencrypt-{'prod' if args.acme_server == 'production' else 'staging'}"
+        self.cluster_issuer = cluster_issuer_name(args.acme_server)
 
         shared: SharedGateway | None = None
         if GATEWAY in args.implementations:
@@ -189,54 +189,23 @@ class PlatformAddons(pulumi.ComponentResource):
             )
         edges: list[pulumi.Resource] = [r for r in (shared and shared.release, self.ingress_release) if r is not None]
 
-        cert_manager = k8s.helm.v3.Release(
-            f"{name}-cert-manager",
-            name="cert-manager",
-            chart="cert-manager",
+        # cert-manager starts its gateway-shim only if the Gateway API CRDs (Envoy Gateway's chart
+        # installs them) exist when it starts: the controller release comes first.
+        cert_manager_with_issuer(
+            name,
+            self,
             version=args.cert_manager_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://charts.jetstack.io"),
-            namespace="cert-manager",
-            create_namespace=True,
-            atomic=True,
-            values=cert_manager_values(gateway_api=shared is not None),
-            # cert-manager starts its gateway-shim only if the Gateway API CRDs (Envoy Gateway's chart
-            # installs them) exist when it starts: the controller release comes first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[shared.release] if shared else []),
+            gateway_api=shared is not None,
+            issuer=self.cluster_issuer,
+            email=args.acme_email,
+            serving=serving,
+            acme_server=args.acme_server,
+            after=[shared.release] if shared else [],
+            edges=edges,
         )
-        k8s.apiextensions.CustomResource(
-            f"{name}-letsencrypt",
-            api_version="cert-manager.io/v1",
-            kind="ClusterIssuer",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=self.cluster_issuer),
-            spec=cluster_issuer_spec(args.acme_email, serving, self.cluster_issuer, ACME_SERVERS[args.acme_server]),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cert_manager, *edges]),
-        )
-
-        keda = k8s.helm.v3.Release(
-            f"{name}-keda",
-            name="keda",
-            chart="keda",
-            version=args.keda_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://kedacore.github.io/charts"),
-            namespace="keda",
-            create_namespace=True,
-            atomic=True,
-            values=keda_values(),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.keda = [keda]
-
+        self.keda = [keda_release(name, self, args.keda_version)]
         if args.metrics_server:
-            k8s.helm.v3.Release(
-                f"{name}-metrics-server",
-                name="metrics-server",
-                chart="metrics-server",
-                version=args.metrics_server_version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://kubernetes-sigs.github.io/metrics-server"),
-                namespace="kube-system",
-                atomic=True,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            metrics_server_release(name, self, args.metrics_server_version)
 
         self.gateway = shared.ref if shared else None
         self.edge_resources = edges
@@ -251,6 +220,81 @@ class PlatformAddons(pulumi.ComponentResource):
             self.ingress_controller = INGRESS_NGINX_PEER
         self.ingress_class = INGRESS_CLASS
         self.register_outputs({"edge_ready": self.edge_ready})
+
+
+# Shared with EksAddons (components/eks_addons.py): the same charts, values and child names on any cluster.
+
+
+def cert_manager_with_issuer(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    version: str,
+    gateway_api: bool,
+    issuer: str,
+    email: str,
+    serving: str,
+    acme_server: str,
+    after: Sequence[pulumi.Resource],
+    edges: Sequence[pulumi.Resource],
+) -> k8s.helm.v3.Release:
+    """cert-manager (after ``after``: the Gateway API CRDs) and the Let's Encrypt ClusterIssuer ``issuer``."""
+    cert_manager = k8s.helm.v3.Release(
+        f"{name}-cert-manager",
+        name="cert-manager",
+        chart="cert-manager",
+        version=version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://charts.jetstack.io"),
+        namespace="cert-manager",
+        create_namespace=True,
+        atomic=True,
+        values=cert_manager_values(gateway_api=gateway_api),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
+    )
+    k8s.apiextensions.CustomResource(
+        f"{name}-letsencrypt",
+        api_version="cert-manager.io/v1",
+        kind="ClusterIssuer",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=issuer),
+        spec=cluster_issuer_spec(email, serving, issuer, ACME_SERVERS[acme_server]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[cert_manager, *edges]),
+    )
+    return cert_manager
+
+
+def cluster_issuer_name(acme_server: str) -> str:
+    """Name of the Let's Encrypt ClusterIssuer for a directory of ``ACME_SERVERS``."""
+    return f"letsencrypt-{'prod' if acme_server == 'production' else 'staging'}"
+
+
+def keda_release(name: str, parent: pulumi.Resource, version: str) -> k8s.helm.v3.Release:
+    """KEDA with its CRDs (what a ScaledObject/TriggerAuthentication waits for)."""
+    return k8s.helm.v3.Release(
+        f"{name}-keda",
+        name="keda",
+        chart="keda",
+        version=version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://kedacore.github.io/charts"),
+        namespace="keda",
+        create_namespace=True,
+        atomic=True,
+        values=keda_values(),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def metrics_server_release(name: str, parent: pulumi.Resource, version: str) -> k8s.helm.v3.Release:
+    """metrics-server in ``kube-system``: only where the cluster ships none (two fight over the APIService)."""
+    return k8s.helm.v3.Release(
+        f"{name}-metrics-server",
+        name="metrics-server",
+        chart="metrics-server",
+        version=version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://kubernetes-sigs.github.io/metrics-server"),
+        namespace="kube-system",
+        atomic=True,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 def load_balancer_annotations(args: PlatformAddonsArgs) -> dict[str, str]:

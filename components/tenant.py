@@ -28,17 +28,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_digitalocean as do
 import pulumi_kubernetes as k8s
-import yaml
 
+from observability.tenants import render_alert_rules, render_dashboards
 from stack_config.infra import NodePool
-from stack_config.tenants import TenantEntry, TenantSpec
+from stack_config.tenants import TenantEntry
 
 from .application import PRIVATE_RANGES, Application, ApplicationArgs
 from .backup_job import BackupJob, BackupJobArgs
@@ -297,8 +296,8 @@ class Tenant(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        self.alert_rules = render_alert_rules(spec)
-        self.dashboards = render_dashboards(spec)
+        self.alert_rules = render_alert_rules(spec, namespace)
+        self.dashboards = render_dashboards(spec, namespace)
         self.register_outputs(
             {"namespace": self.namespace, "hostnames": self.hostnames, "bucket_names": self.bucket_names}
         )
@@ -597,50 +596,3 @@ def tenant_hostnames(entry: TenantEntry, base_domain: str) -> list[str]:
 def backup_prefix(tenant: str) -> str:
     """Key prefix of a tenant's dumps in the stack's vault; its writer may put there and nowhere else."""
     return f"tenants/{tenant}"
-
-
-def render_alert_rules(spec: TenantSpec) -> str:
-    """The tenant's alerts as a Prometheus rule file: one group, every rule labelled with the tenant."""
-    group: dict[str, Any] = {
-        "name": f"tenant-{spec.name}",
-        "rules": [
-            {
-                "alert": rule.alert,
-                "expr": rule.expr,
-                "for": rule.for_,
-                "labels": {"severity": rule.severity, "tenant": spec.name},
-                "annotations": {"summary": rule.summary},
-            }
-            for rule in spec.alerts
-        ],
-    }
-    return yaml.safe_dump({"groups": [group] if spec.alerts else []}, sort_keys=False)
-
-
-def render_dashboards(spec: TenantSpec) -> dict[str, str]:
-    """Grafana dashboards (JSON model) by uid ``<tenant>-<n>``, tagged with the tenant."""
-    dashboards = {}
-    for index, dashboard in enumerate(spec.dashboards):
-        uid = f"{spec.name}-{index}"
-        panels = [
-            {
-                "id": n + 1,
-                "type": "timeseries",
-                "title": panel.title,
-                "gridPos": {"x": (n % 2) * 12, "y": (n // 2) * 8, "w": 12, "h": 8},
-                "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
-                "targets": [{"refId": "A", "expr": panel.expr}],
-            }
-            for n, panel in enumerate(dashboard.panels)
-        ]
-        dashboards[uid] = json.dumps(
-            {
-                "uid": uid,
-                "title": dashboard.title,
-                "tags": [f"tenant:{spec.name}"],
-                "schemaVersion": 39,
-                "panels": panels,
-            },
-            sort_keys=True,
-        )
-    return dashboards

@@ -42,6 +42,8 @@ SERVICE_TYPES = {
 ENDPOINT_FIELDS = ("host", "privateHost", "bucket", "ipv4Address", "ipv4AddressPrivate", "endpoint", "address")
 CONTAINERS = {"Network", "KubernetesCluster", "Application", "EksCluster"}
 """Component classes drawn as a box around others rather than as a node."""
+TRANSPARENT = {"DigitalOceanPlatform"}
+"""Components that only group others for the composition root: drawn as nothing, their children as usual."""
 LB_NAME = "service.beta.kubernetes.io/do-loadbalancer-name"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
@@ -381,7 +383,7 @@ class _Builder:
         group_ids = {g.id for g in self.arch.groups}
         for component in self.index.components:
             cid = self.comp_ids[component.urn]
-            if cid in group_ids:
+            if cid in group_ids or _class(component.type) in TRANSPARENT:
                 continue
             parent = self._placement(component, group_ids)
             if _class(component.type) in CONTAINERS:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import base64
 import gzip
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -31,6 +33,7 @@ from .grafana import (
 from .loki import LOKI_CONFIG, LOKI_VERSION, LokiSettings, render_loki_config
 from .prometheus import GRAFANA_PORT, PROMETHEUS_PORT, RULES_DIR, prometheus_args, render_prometheus_config
 from .rules import render_rule_files
+from .tenants import TENANT_DASHBOARDS_DIR, TenantDashboard, TenantRuleGroup
 
 DATA_DIR = "/mnt/monitoring"
 USER_DATA_LIMIT_BYTES = 64 * 1024
@@ -62,6 +65,10 @@ class MonitoringHost:
     retention_days: int
     log_retention_days: int = 30
     """How long Loki keeps logs (the compactor deletes older chunks)."""
+    tenant_rule_groups: tuple[TenantRuleGroup, ...] = ()
+    """Rule files of the platform's tenants (observability/tenants.py). Default: none."""
+    tenant_dashboards: tuple[TenantDashboard, ...] = ()
+    """Dashboards of the platform's tenants, a folder per tenant. Default: none."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,8 @@ class MonitoringSecrets:
     grafana_admin_password: str
     paging_webhook_url: str
     chat_webhook_url: str
+    tenant_webhook_urls: Mapping[str, str] = field(default_factory=dict)
+    """Tenant -> its own alert webhook (catalog ``alertReceiver``). Default: none."""
 
 
 def _device(host: MonitoringHost) -> str:
@@ -131,7 +140,7 @@ chown root:prometheus /etc/prometheus/alertmanager.yml
 chown root:grafana /etc/grafana/grafana.ini
 chmod 0640 /etc/prometheus/alertmanager.yml /etc/grafana/grafana.ini
 chmod 0755 {DASHBOARDS_DIR}
-systemctl daemon-reload
+{_tenant_dashboards_mode(host)}systemctl daemon-reload
 systemctl enable prometheus prometheus-alertmanager prometheus-node-exporter grafana-server loki
 systemctl restart prometheus prometheus-alertmanager prometheus-node-exporter grafana-server loki
 # grafana.ini's admin_password only seeds a new database; the database lives on the volume and
@@ -140,6 +149,13 @@ for _ in $(seq 1 60); do curl -fsS http://localhost:{GRAFANA_PORT}/api/health >/
 runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini \\
   admin reset-admin-password --password-from-stdin < {GRAFANA_PASSWORD_FILE}
 """  # noqa: S608 - a shell script, no SQL
+
+
+def _tenant_dashboards_mode(host: MonitoringHost) -> str:
+    # cloud-init creates the per-tenant directories with its umask; Grafana (its own user) must list them.
+    if not host.tenant_dashboards:
+        return ""
+    return f"chmod -R u=rwX,go=rX {TENANT_DASHBOARDS_DIR}\n"
 
 
 def _dropin() -> str:
@@ -155,6 +171,48 @@ def _gz(path: str, content: str) -> dict[str, Any]:
     # Their plain text is golden-tested separately.
     packed = base64.b64encode(gzip.compress(content.encode(), mtime=0)).decode()
     return {"path": path, "permissions": "0644", "encoding": "gz+b64", "content": packed}
+
+
+_TENANT = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def tenant_problems(host: MonitoringHost, secrets: MonitoringSecrets) -> list[str]:
+    """Every reason the tenants' files cannot be written as given (all at once)."""
+    problems = []
+    named = {
+        "tenant_rule_groups": [g.tenant for g in host.tenant_rule_groups],
+        "tenant_dashboards": list(dict.fromkeys(d.tenant for d in host.tenant_dashboards)),
+        "tenant_receivers": list(secrets.tenant_webhook_urls),
+    }
+    for what, values in named.items():
+        problems += [f"{what}: tenant {v!r} is given twice: one entry per tenant" for v in _repeated(values)]
+        # The name lands in a path and in an Alertmanager matcher: a DNS label cannot break out of either.
+        problems += [
+            f"{what}: tenant {v!r} is not a lowercase DNS label (e.g. video-analysis)"
+            for v in dict.fromkeys(values)
+            if not _TENANT.fullmatch(v)
+        ]
+    dashboard_uids = [d.uid for d in host.tenant_dashboards]
+    platform = [name.removesuffix(".json") for name in render_dashboards()]
+    problems += [
+        f"tenant_dashboards: dashboard uid {uid!r} is used twice (Grafana keeps one): rename a dashboard"
+        for uid in _repeated([*platform, *dashboard_uids])
+    ]
+    return problems
+
+
+def _repeated(values: list[str]) -> list[str]:
+    return sorted({v for v in values if values.count(v) > 1})
+
+
+def _tenant_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str, str]:
+    problems = tenant_problems(host, secrets)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return {
+        **{f"{RULES_DIR}/{g.file_name}": g.text for g in host.tenant_rule_groups},
+        **{d.path: d.json for d in host.tenant_dashboards},
+    }
 
 
 def render_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str, str]:
@@ -173,8 +231,11 @@ def render_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str, 
         LOKI_CONFIG: render_loki_config(
             LokiSettings(data_dir=f"{DATA_DIR}/loki", retention_days=host.log_retention_days)
         ),
-        "/etc/grafana/provisioning/dashboards/platform.yaml": render_dashboard_provider(),
+        "/etc/grafana/provisioning/dashboards/platform.yaml": render_dashboard_provider(
+            with_tenants=bool(host.tenant_dashboards)
+        ),
         **{f"{DASHBOARDS_DIR}/{name}": text for name, text in render_dashboards().items()},
+        **_tenant_files(host, secrets),
     }
     # No service may write to the root disk while the volume is missing.
     for unit in ("prometheus", "prometheus-alertmanager", "grafana-server", "loki"):
@@ -194,7 +255,7 @@ def render_user_data(host: MonitoringHost, secrets: MonitoringSecrets) -> str:
         _file(APT_LOCK_CONF, f'DPkg::Lock::Timeout "{APT_LOCK_TIMEOUT_SECONDS}";\n'),
     ]
     for path, content in render_files(host, secrets).items():
-        if path.startswith(DASHBOARDS_DIR):
+        if path.startswith((DASHBOARDS_DIR, TENANT_DASHBOARDS_DIR)):
             write_files.append(_gz(path, content))
         else:
             write_files.append(_file(path, content, "0600" if path in _SECRET_FILES else "0644"))

@@ -15,6 +15,7 @@ import yaml
 
 from .agent import JOB_CADVISOR, JOB_KUBE_STATE_METRICS, JOB_KUBELET, JOB_POSTGRES, JOB_VALKEY
 from .loki import render_loki_datasource
+from .tenants import TENANT_DASHBOARDS_DIR
 
 DATASOURCE_UID = "prometheus"
 DASHBOARDS_DIR = "/var/lib/grafana-dashboards"
@@ -310,24 +311,34 @@ def render_datasources(prometheus_url: str) -> str:
     )
 
 
-def render_dashboard_provider() -> str:
-    return yaml.safe_dump(
+def render_dashboard_provider(with_tenants: bool = False) -> str:
+    """File providers: the platform's dashboards, and (with tenants) one folder per tenant."""
+    providers: list[dict[str, Any]] = [
         {
-            "apiVersion": 1,
-            "providers": [
-                {
-                    "name": "platform",
-                    "folder": "Platform",
-                    "type": "file",
-                    "disableDeletion": True,
-                    "allowUiUpdates": False,
-                    "updateIntervalSeconds": 60,
-                    "options": {"path": DASHBOARDS_DIR},
-                }
-            ],
-        },
-        sort_keys=False,
-    )
+            "name": "platform",
+            "folder": "Platform",
+            "type": "file",
+            "disableDeletion": True,
+            "allowUiUpdates": False,
+            "updateIntervalSeconds": 60,
+            "options": {"path": DASHBOARDS_DIR},
+        }
+    ]
+    if with_tenants:
+        # foldersFromFilesStructure: each <name>/ directory becomes a Grafana folder named after the
+        # tenant (Grafana refuses `folder` with it). A directory outside DASHBOARDS_DIR: see
+        # TENANT_DASHBOARDS_DIR for why not a subdirectory.
+        providers.append(
+            {
+                "name": "tenants",
+                "type": "file",
+                "disableDeletion": True,
+                "allowUiUpdates": False,
+                "updateIntervalSeconds": 60,
+                "options": {"path": TENANT_DASHBOARDS_DIR, "foldersFromFilesStructure": True},
+            }
+        )
+    return yaml.safe_dump({"apiVersion": 1, "providers": providers}, sort_keys=False)
 
 
 def render_grafana_ini(data_dir: str, admin_password: str, port: int) -> str:

@@ -93,6 +93,20 @@ SCRAPER_CONTRACT = Exporter(
     "scraper image contract (seed 000: requests by platform and status)", frozenset({"scraping_requests_total"})
 )
 
+DOC_SCRAPER_CONTRACT = Exporter(
+    "doc-scraper images contract (seed 002 'Key Metrics to Monitor': its alerts and dashboard read them)",
+    frozenset(
+        {
+            "scraper_jobs_total",
+            "scraper_pages_scraped_total",
+            "scraper_cache_hit_rate",
+            "scraper_worker_queue_depth",
+            *_histogram("scraper_request_duration_seconds"),
+        }
+    ),
+)
+
+
 INVENTORY: Mapping[str, Sequence[Exporter]] = {
     # --- the in-cluster agent (observability/agent.py) ----------------------------------------
     JOB_API_SERVER: (
@@ -106,6 +120,9 @@ INVENTORY: Mapping[str, Sequence[Exporter]] = {
     JOB_SCRAPERS: (SCRAPER_CONTRACT,),
     JOB_PODS: (
         Exporter("cert-manager v1.21 controller (prometheus.io annotations, port 9402)", prefixes=("certmanager_",)),
+        # Tenants' pods (platform:tenants) match no seed application job: a workload with a metricsPort
+        # carries prometheus.io/* annotations (components/workload.py), so they are scraped here.
+        DOC_SCRAPER_CONTRACT,
     ),
     JOB_KUBE_STATE_METRICS: (
         Exporter("kube-state-metrics (subchart of prometheus-community/prometheus 27.19.0)", prefixes=("kube_",)),

@@ -12,6 +12,8 @@ config, secrets, routes) plus the tenant-level sections this module adds by comp
   another region;
 * ``nodePools``: pools only this tenant's pods run on (tainted so nobody else lands there);
 * ``alerts``/``dashboards``: the seed's rules and panels, labelled with the tenant;
+* ``alertReceiver``: optional webhook of the tenant's own that receives its alerts (besides the platform's
+  receivers); the URL is a secret config key, never catalog text (observability/tenants.py);
 * ``backup``: schedule and retention of its off-site dumps under its own prefix.
 
 A stack entry names the catalog and changes only scale (replica ranges, pool sizes, standby nodes)
@@ -44,6 +46,7 @@ TENANT_SECTIONS = (
     "nodePools",
     "alerts",
     "dashboards",
+    "alertReceiver",
     "backup",
 )
 """Catalog keys that belong to the tenant; every other key is the workload catalog's (stack_config/apps.py)."""
@@ -57,6 +60,12 @@ TENANT_SECRET_SOURCES = frozenset({"postgres.replicaUri", "storage.accessKeyId",
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$")
 _ALERT = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _DURATION = re.compile(r"^[0-9]+[smh]$")
+
+NAMESPACE_PLACEHOLDER = "$namespace"
+"""What a catalog writes in every selector of its alerts and panels, as ``namespace="$namespace"``; the renderer
+(observability/tenants.py) fills in the tenant's namespace. The tenants share a cluster and metric names: a
+selector without it reads every tenant's series."""
+NAMESPACE_MATCHER = f'namespace="{NAMESPACE_PLACEHOLDER}"'
 
 
 def camel(name: str) -> str:
@@ -178,6 +187,15 @@ class Dashboard(StrictModel):
     panels: list[Panel] = Field(min_length=1)
 
 
+class AlertReceiver(StrictModel):
+    """The tenant's own Alertmanager receiver: a generic webhook whose URL is a secret config key."""
+
+    webhook_secret: str = Field(
+        description="Secret config key holding the webhook URL, prefixed with the tenant (e.g. rwpAlertWebhookUrl) "
+        "and registered in stack_config/secrets.py. The URL itself never appears in a catalog."
+    )
+
+
 class TenantBackup(StrictModel):
     """Off-site dumps of the tenant's database (needs ``platform:backup.enabled``)."""
 
@@ -205,6 +223,9 @@ class TenantSpec(StrictModel):
     )
     alerts: list[AlertRule] = Field(default_factory=list)
     dashboards: list[Dashboard] = Field(default_factory=list)
+    alert_receiver: AlertReceiver | None = Field(
+        default=None, description="Its own alert webhook. Default: its alerts reach the platform's receivers only."
+    )
     backup: TenantBackup | None = Field(default=None, description="Default: no off-site dumps.")
 
     @field_validator("name")
@@ -348,6 +369,8 @@ def _entry_problems(entry: TenantEntry) -> Iterable[str]:
             yield f"secrets.{env_name}: {source} needs a database section"
         if source.startswith("cache.") and tenant.cache is None:
             yield f"secrets.{env_name}: {source} needs a cache section"
+    yield from _receiver_problems(tenant, own_prefix)
+    yield from _scope_problems(tenant)
     for service_name, service in sorted(catalog.services.items()):
         if service.autoscaling and service.autoscaling.queue and tenant.cache is None:
             yield f"services.{service_name}: scales on a queue, which lives on the tenant's Valkey: add a cache section"
@@ -355,6 +378,45 @@ def _entry_problems(entry: TenantEntry) -> Iterable[str]:
             yield f"services.{service_name}: egress postgres needs a database section"
         if "cache" in service.egress and tenant.cache is None:
             yield f"services.{service_name}: egress cache needs a cache section"
+
+
+def _scope_problems(tenant: TenantSpec) -> Iterable[str]:
+    """Expressions that never select the tenant's namespace (the droplet loads digitalocean tenants' only).
+
+    A text check, because the program has no PromQL parser: it catches an expression copied from a seed
+    unchanged. That EVERY selector carries the matcher is judged by Prometheus's parser in
+    tests/observability/test_metric_sources.py.
+    """
+    if tenant.target != "digitalocean":
+        return
+    for rule in tenant.alerts:
+        if NAMESPACE_MATCHER not in rule.expr:
+            yield (
+                f"alerts.{rule.alert}.expr: {rule.expr!r} reads every tenant's series: "
+                f"add {NAMESPACE_MATCHER} to each selector"
+            )
+    for dashboard in tenant.dashboards:
+        for panel in dashboard.panels:
+            if NAMESPACE_MATCHER not in panel.expr:
+                yield (
+                    f"dashboards.{dashboard.title}.{panel.title}.expr: {panel.expr!r} reads every tenant's series: "
+                    f"add {NAMESPACE_MATCHER} to each selector"
+                )
+
+
+def _receiver_problems(tenant: TenantSpec, own_prefix: str) -> Iterable[str]:
+    if tenant.alert_receiver is None:
+        return
+    key = tenant.alert_receiver.webhook_secret
+    if not key.startswith(own_prefix):
+        # Like secrets: a tenant names only its own keys, so it cannot have its alerts posted to (and so
+        # learn) another tenant's or the platform's webhook.
+        yield f"alertReceiver.webhookSecret: {key!r} is not this tenant's; name it {own_prefix}<Name>"
+    elif key not in SECRETS_BY_KEY:
+        yield (
+            f"alertReceiver.webhookSecret: {key!r} is not a registered secret: add "
+            f'SecretSpec("{key}", ..., required=False) to stack_config/secrets.py'
+        )
 
 
 class TenantsProblem(ValueError):
@@ -408,10 +470,12 @@ def tenant_secret_problems(stack: str, entries: Iterable[TenantEntry], is_set: C
 
 def required_tenant_secrets(entries: Iterable[TenantEntry]) -> list[str]:
     """Secret config keys the listed tenants need (their catalogs name them)."""
+    entries = list(entries)
     keys = {
         source.removeprefix("config.")
         for entry in entries
         for source in entry.apps.catalog.secrets.values()
         if source.startswith("config.")
     }
+    keys |= {e.tenant.alert_receiver.webhook_secret for e in entries if e.tenant.alert_receiver is not None}
     return sorted(k for k in keys if k in SECRETS_BY_KEY)

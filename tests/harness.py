@@ -121,6 +121,16 @@ class StackRun:
     def children_of(self, component: Resource) -> list[Resource]:
         return [r for r in self.resources if r.parent == component.urn]
 
+    def is_descendant(self, resource: Resource, ancestor_urn: str) -> bool:
+        """Whether ``ancestor_urn`` is among the resource's parents, at any depth."""
+        parents = {r.urn: r.parent for r in self.resources}
+        parent = resource.parent
+        while parent:
+            if parent == ancestor_urn:
+                return True
+            parent = parents.get(parent, "")
+        return False
+
     def type_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for r in self.resources:
@@ -300,6 +310,14 @@ def outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) ->
                 "chart": inputs.get("chart"),
                 "version": inputs.get("version"),
                 "revision": 1,
+            }
+        }
+    if type_token == "kubernetes:core/v1:Service" and "spec" not in inputs:
+        # A read (Service.get: EksAddons reads the Envoy proxies' Service back): what Auto Mode's load
+        # balancing reports once the NLB exists, a hostname and no IP.
+        return {
+            "status": {
+                "loadBalancer": {"ingress": [{"hostname": f"k8s-envoy-{_fake_id(name)}.elb.us-east-1.amazonaws.com"}]}
             }
         }
     if type_token == "digitalocean:index/certificate:Certificate":

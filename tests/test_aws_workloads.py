@@ -106,9 +106,17 @@ def test_the_workloads_run_on_the_eks_provider_and_nothing_else_does(production_
     # The DigitalOcean side stays on its own cluster.
     elsewhere = [r for r in production_aws.resources if r.type.startswith("kubernetes:") and r.custom]
     on_eks = {r.urn for r in elsewhere if r.provider.startswith(eks_provider + "::")}
-    assert on_eks == {r.urn for r in objects} | {
-        r.urn for r in production_aws.of_type("kubernetes:karpenter.sh/v1:NodePool")
-    } | {r.urn for r in elsewhere if r.type.startswith("kubernetes:rbac")}
+    # Besides the tenant: the NodePools, the access RBAC and EksAddons (metrics-server, KEDA, the edge).
+    addons = production_aws.one("platform:eks:EksAddons").urn
+    under_addons = {r.urn for r in elsewhere if production_aws.is_descendant(r, addons)}
+    assert under_addons
+    assert (
+        on_eks
+        == {r.urn for r in objects}
+        | {r.urn for r in production_aws.of_type("kubernetes:karpenter.sh/v1:NodePool")}
+        | {r.urn for r in elsewhere if r.type.startswith("kubernetes:rbac")}
+        | under_addons
+    )
 
 
 def test_the_namespace_is_the_pod_identity_namespace_with_restricted_pod_security(production_aws: StackRun) -> None:

@@ -14,7 +14,8 @@ from tests.harness import StackRun
 
 
 def components(run: StackRun) -> list[str]:
-    return [r.urn for r in run.resources if not r.custom]
+    """Every component but the composition root's grouping one (DigitalOceanPlatform: its children are drawn)."""
+    return [r.urn for r in run.resources if not r.custom and not r.type.endswith(":DigitalOceanPlatform")]
 
 
 def arch_of(run: StackRun) -> Architecture:
@@ -41,6 +42,14 @@ def test_every_component_of_the_stack_is_drawn(fixture: str, request: pytest.Fix
     for urn in components(run):
         assert drawn[urn] in text
         assert f'"{drawn[urn]}"' in graph or f'"cluster_{drawn[urn]}"' in graph
+
+
+def test_the_platform_wrapper_is_not_drawn_but_its_children_are(staging: StackRun) -> None:
+    arch = arch_of(staging)
+    (platform,) = [r for r in staging.resources if r.type.endswith(":DigitalOceanPlatform")]
+    children = [r.urn for r in staging.resources if not r.custom and r.parent == platform.urn]
+    assert len(children) >= 8 and set(children) <= set(arch.ids_of_components())
+    assert platform.urn not in arch.ids_of_components()
 
 
 def test_groups_nest_cloud_network_cluster_namespace(production: StackRun) -> None:

@@ -36,8 +36,16 @@ EKS_INVENTORY = {
 
 
 def eks_box(run: StackRun) -> list[str]:
+    """The cluster and what runs on it beyond Auto Mode (EksAddons: metrics-server and KEDA, no edge without
+    an aws tenant)."""
     component = run.one(COMPONENT)
-    return [component.urn, *(r.urn for r in run.children_of(component))]
+    addons = run.one("platform:eks:EksAddons")
+    return [
+        component.urn,
+        *(r.urn for r in run.children_of(component)),
+        addons.urn,
+        *(r.urn for r in run.resources if run.is_descendant(r, addons.urn)),
+    ]
 
 
 def test_committed_stacks_create_no_eks(any_run: StackRun) -> None:

@@ -4,13 +4,19 @@ write from the cluster's pods and nodes only."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
 from components import MonitoringServer, MonitoringServerArgs
+from components.monitoring_server import TenantReceiver, tenant_receivers
+from observability.prometheus import RULES_DIR
+from observability.tenants import TenantRuleGroup, tenant_dashboards, tenant_rule_groups
+from stack_config.tenants import TenantEntry
 from tests.harness import TEST_SECRETS, StackRun, component_run, stack_file_config
 
 DROPLET = "digitalocean:index/droplet:Droplet"
@@ -22,10 +28,13 @@ POD_SUBNET = "10.111.0.0/16"
 MONITORING_SECRET_KEYS = ("grafanaAdminPassword", "alertPagingWebhookUrl", "alertChatWebhookUrl")
 
 
-def server(admin_cidrs: tuple[str, ...] = ("198.51.100.0/24",), protect: bool = True) -> MonitoringServer:
+def server(
+    admin_cidrs: tuple[str, ...] = ("198.51.100.0/24",), protect: bool = True, **tenants: Any
+) -> MonitoringServer:
     return MonitoringServer(
         "mon",
         MonitoringServerArgs(
+            **tenants,
             region="nyc1",
             vpc_id="vpc-1",
             vpc_cidr="10.110.0.0/16",
@@ -171,3 +180,65 @@ def test_the_droplet_runs_digitaloceans_metrics_agent(run: StackRun) -> None:
 
 def test_retention_from_config_reaches_prometheus(run: StackRun) -> None:
     assert "--storage.tsdb.retention.time=30d" in run.one(DROPLET).inputs["userData"]
+
+
+# --- Tenants: rules, dashboards and a receiver of their own, through explicit args -------------------
+
+TENANT_WEBHOOK = "https://hooks.example.test/video-analysis/t0ken"
+
+
+@functools.cache
+def tenant_entries() -> tuple[TenantEntry, ...]:
+    return tuple(
+        TenantEntry.model_validate(
+            {"catalog": f"tenants/{t}.yaml", "imageTag": "1"}, context={"environment": "staging"}
+        )
+        for t in ("video-analysis", "doc-scraper", "rwp", "podcast-summariser")
+    )
+
+
+def tenant_server() -> MonitoringServer:
+    return server(
+        tenant_rule_groups=tenant_rule_groups(tenant_entries(), "staging"),
+        tenant_dashboards=tenant_dashboards(tenant_entries(), "staging"),
+        tenant_receivers=(TenantReceiver("video-analysis", pulumi.Output.secret(TENANT_WEBHOOK)),),
+    )
+
+
+@pytest.fixture(scope="module")
+def tenant_run() -> StackRun:
+    return component_run(tenant_server)
+
+
+def test_tenant_rules_dashboards_and_receiver_reach_the_droplet(tenant_run: StackRun) -> None:
+    droplet = tenant_run.one(DROPLET)
+    assert "userData" in droplet.secret_inputs
+    files = {f["path"]: f for f in yaml.safe_load(droplet.inputs["userData"])["write_files"]}
+    assert {f"{RULES_DIR}/tenant-{t}.yml" for t in ("video-analysis", "doc-scraper", "rwp")} <= set(files)
+    assert {d.path for d in tenant_dashboards(tenant_entries(), "staging")} <= set(files)
+    alertmanager = yaml.safe_load(files["/etc/prometheus/alertmanager.yml"]["content"])
+    (receiver,) = [r for r in alertmanager["receivers"] if r["name"] == "tenant-video-analysis"]
+    assert receiver["webhook_configs"][0]["url"] == TENANT_WEBHOOK
+
+
+def test_a_tenant_webhook_is_never_a_plain_input(tenant_run: StackRun) -> None:
+    for resource in tenant_run.resources:
+        for key, value in resource.inputs.items():
+            if key not in resource.secret_inputs:
+                assert not any(TENANT_WEBHOOK in text for text in strings(value)), (resource.name, key)
+
+
+def test_the_lead_wires_receivers_from_the_catalogs_secret_keys() -> None:
+    # No seed catalog declares a receiver today: the helper returns none and reads no secret.
+    assert tenant_receivers(tenant_entries(), lambda key: pytest.fail(f"read {key}")) == ()
+
+
+def test_bad_tenant_args_register_nothing() -> None:
+    receiver = TenantReceiver("rwp", "https://hooks.example.test/x")
+    with pytest.raises(ValueError) as err:
+        server(
+            tenant_rule_groups=(TenantRuleGroup("rwp", ""), TenantRuleGroup("rwp", "")),
+            tenant_receivers=(receiver, receiver),
+        )
+    assert "tenant_receivers: tenant 'rwp' is given twice: one receiver per tenant" in str(err.value)
+    assert "tenant_rule_groups: tenant 'rwp' is given twice" in str(err.value)

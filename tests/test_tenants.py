@@ -331,25 +331,22 @@ def specs() -> dict[str, Any]:
 
 def test_every_tenant_alert_carries_its_tenant_label() -> None:
     for tenant, spec in specs().items():
-        (group,) = yaml.safe_load(render_alert_rules(spec))["groups"]
+        (group,) = yaml.safe_load(render_alert_rules(spec, f"{tenant}-staging"))["groups"]
         assert group["rules"] and all(r["labels"]["tenant"] == tenant for r in group["rules"])
-    rwp = yaml.safe_load(render_alert_rules(specs()["rwp"]))["groups"][0]["rules"]
+    rwp = yaml.safe_load(render_alert_rules(specs()["rwp"], "rwp-staging"))["groups"][0]["rules"]
     assert {r["labels"]["severity"] for r in rwp} == {"critical", "warning"}
 
 
-def test_doc_scraper_alerts_are_the_seeds_four() -> None:
-    rules = yaml.safe_load(render_alert_rules(specs()["doc-scraper"]))["groups"][0]["rules"]
-    assert [r["alert"] for r in rules] == [
-        "HighErrorRate",
-        "WorkerQueueBacklog",
-        "APIHighLatency",
-        "DatabaseConnectionExhausted",
-    ]
+def test_doc_scraper_alerts_are_the_seeds_but_the_database_one() -> None:
+    # The seed's DatabaseConnectionExhausted read postgres_exporter names nothing exports, over the shared
+    # cluster (no tenant namespace to scope it to): README, table of seeds 001 to 003.
+    rules = yaml.safe_load(render_alert_rules(specs()["doc-scraper"], "doc-scraper-staging"))["groups"][0]["rules"]
+    assert [r["alert"] for r in rules] == ["HighErrorRate", "WorkerQueueBacklog", "APIHighLatency"]
 
 
 def test_promtool_accepts_every_tenants_rule_file(tmp_path: Path) -> None:
     for tenant, spec in specs().items():
-        (tmp_path / f"{tenant}.yml").write_text(render_alert_rules(spec))
+        (tmp_path / f"{tenant}.yml").write_text(render_alert_rules(spec, f"{tenant}-staging"))
         result = run_tool("promtool", "check", "rules", f"{tenant}.yml", cwd=tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -357,8 +354,8 @@ def test_promtool_accepts_every_tenants_rule_file(tmp_path: Path) -> None:
 def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
     exprs = [
         target["expr"]
-        for spec in specs().values()
-        for dashboard in render_dashboards(spec).values()
+        for tenant, spec in specs().items()
+        for dashboard in render_dashboards(spec, f"{tenant}-staging").values()
         for panel in json.loads(dashboard)["panels"]
         for target in panel["targets"]
     ]

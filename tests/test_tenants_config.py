@@ -162,6 +162,27 @@ def test_an_alert_for_is_a_duration() -> None:
     assert "Prometheus duration" in refused(value)
 
 
+def test_every_alert_and_panel_selects_the_tenants_namespace() -> None:
+    # The seed's query, unchanged, sums every tenant's requests; each expression is reported.
+    value = split("rwp")
+    value["tenant"]["alerts"][0]["expr"] = 'sum(rate(http_requests_total{status=~"5.."}[5m])) > 1'
+    value["tenant"]["dashboards"][0]["panels"][1]["expr"] = "sum(redis_list_length)"
+    message = refused(value)
+    assert (
+        "alerts.RwpErrorRate.expr: 'sum(rate(http_requests_total{status=~\"5..\"}[5m])) > 1' reads every "
+        'tenant\'s series: add namespace="$namespace" to each selector'
+    ) in message
+    assert "dashboards.System Metrics.Processing Queue Length.expr: 'sum(redis_list_length)'" in message
+
+
+def test_an_aws_tenants_alerts_are_not_held_to_the_droplets_scoping() -> None:
+    # Not loaded on the droplet (their metrics never reach it): observability/tenants.py.
+    value = split("rwp")
+    value["tenant"]["target"] = "aws"
+    value["tenant"]["alerts"][0]["expr"] = "sum(up) < 1"
+    assert TenantEntry.model_validate(value, context={"environment": "staging"}).tenant.alerts[0].expr == "sum(up) < 1"
+
+
 def test_tenant_dumps_run_at_least_hourly() -> None:
     value = split("rwp")
     value["tenant"]["backup"]["schedule"] = "0 3 * * *"
