@@ -103,6 +103,9 @@ class Workspace:
             PULUMI_SKIP_UPDATE_CHECK="true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
             PULUMI_SUPPRESS_COPILOT_LINK="true",
+            # The file backend rewrites the whole state after every step (quadratic in the ~350 resources
+            # of a stack); only the final state matters to a throwaway stack, and it is still written.
+            PULUMI_SKIP_CHECKPOINTS="true",
             ECHO_PROVIDER_LOG=str(self.provider_log),
             ECHO_PROVIDER_PYTHON=sys.executable
             if ".venv" in sys.executable
