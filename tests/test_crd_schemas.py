@@ -30,9 +30,24 @@ def migrating() -> StackRun:
     return run_main("production", overrides={"edge": {"implementation": "ingress-nginx", "standby": "gateway"}})
 
 
+@functools.cache
+def store_on() -> StackRun:
+    """The External Secrets store switched on: its ClusterSecretStore and ExternalSecrets are judged too."""
+    return run_main("production", overrides={"apps": {"externalSecrets": {"enabled": True}}})
+
+
 @pytest.fixture(scope="module")
-def runs(staging: StackRun, production: StackRun, production_eks: StackRun) -> dict[str, StackRun]:
-    return {"staging": staging, "production": production, "production+eks": production_eks, "migrating": migrating()}
+def runs(
+    staging: StackRun, production: StackRun, production_eks: StackRun, production_aws: StackRun
+) -> dict[str, StackRun]:
+    return {
+        "staging": staging,
+        "production": production,
+        "production+eks": production_eks,
+        "production+aws-tenant": production_aws,
+        "migrating": migrating(),
+        "secret-store": store_on(),
+    }
 
 
 def test_every_rendered_custom_resource_matches_its_pinned_crd(runs: dict[str, StackRun], record_property: Any) -> None:
@@ -184,12 +199,15 @@ def _release_values(run: StackRun, chart: str) -> dict[str, Any]:
 
 
 def test_cert_manager_values_match_the_pinned_charts_values_schema(runs: dict[str, StackRun]) -> None:
+    # Every cert-manager release of every run (the EKS cluster has its own when it serves a tenant).
     for label, run in runs.items():
-        errors = [
-            e.message
-            for e in _values_validator(CERT_MANAGER_VALUES_SCHEMA).iter_errors(_release_values(run, "cert-manager"))
-        ]
-        assert not errors, (label, errors)
+        releases = [r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "cert-manager"]
+        assert releases, label
+        for release in releases:
+            errors = [
+                e.message for e in _values_validator(CERT_MANAGER_VALUES_SCHEMA).iter_errors(release.inputs["values"])
+            ]
+            assert not errors, (label, release.name, errors)
 
 
 def _leaf_paths(value: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
