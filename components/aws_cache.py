@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .aws_data_access import clients_only_security_group
 from .aws_names import ELASTICACHE_ID_MAX, bounded
 
 VALKEY_PORT = 6379
@@ -103,24 +104,15 @@ class AwsCache(pulumi.ComponentResource):
             deletion_window_in_days=30,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        # No egress rules: a cache initiates no connections.
+        group = clients_only_security_group(
+            name,
             vpc_id=args.vpc_id,
-            description=f"Valkey {name}: 6379 from the cluster only",
-            egress=[],
+            service="Valkey",
+            port=VALKEY_PORT,
+            clients=args.client_security_groups,
             opts=child,
         )
-        for key_name, source in sorted(args.client_security_groups.items()):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-sg-from-{key_name}",
-                security_group_id=group.id,
-                referenced_security_group_id=source,
-                ip_protocol="tcp",
-                from_port=VALKEY_PORT,
-                to_port=VALKEY_PORT,
-                description=f"Valkey from {key_name}",
-                opts=child,
-            )
         subnets = aws.elasticache.SubnetGroup(
             f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"Private subnets of {name}", opts=child
         )

@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .aws_data_access import clients_only_security_group
 from .aws_names import RDS_IDENTIFIER_PREFIX_MAX, bounded
 
 POSTGRES_PORT = 5432
@@ -118,25 +119,15 @@ class AwsPostgres(pulumi.ComponentResource):
             # (kms:Decrypt via Secrets Manager) is enough to read the master secret.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        # No egress rules: a database initiates no connections.
+        group = clients_only_security_group(
+            name,
             vpc_id=args.vpc_id,
-            description=f"PostgreSQL {name}: 5432 from the cluster only",
-            # No egress rules: a database initiates no connections.
-            egress=[],
+            service="PostgreSQL",
+            port=POSTGRES_PORT,
+            clients=args.client_security_groups,
             opts=child,
         )
-        for key_name, source in sorted(args.client_security_groups.items()):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-sg-from-{key_name}",
-                security_group_id=group.id,
-                referenced_security_group_id=source,
-                ip_protocol="tcp",
-                from_port=POSTGRES_PORT,
-                to_port=POSTGRES_PORT,
-                description=f"PostgreSQL from {key_name}",
-                opts=child,
-            )
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"Private subnets of {name}", opts=child
         )
