@@ -26,8 +26,9 @@ engine:
 	bash scripts/build-engine.sh
 
 ## plan: what STACK would deploy, offline: the real CLI, echo providers, the policy pack's verdict
+## (WITH_AWS=1: with EKS and the AWS tenant enabled beside the DigitalOcean side)
 plan: venv engine
-	bash scripts/plan-offline.sh $(STACK)
+	bash scripts/plan-offline.sh $(STACK) $(if $(WITH_AWS),--with-aws)
 
 # Every shell script in the repository (tracked or new, hooks and workflows' helpers included).
 SHELL_SCRIPTS = $(shell git ls-files --cached --others --exclude-standard | grep -E '\.sh$$|^tests/engine/bin/echo-provider$$')

@@ -27,6 +27,8 @@
    |  target: aws tenants: RDS PostgreSQL, ElastiCache Valkey, S3 media,  |
    |  a Pod Identity role per service account; their workloads (the same  |
    |  Application/Workload) on the EKS provider, spread across zones.     |
+   |  metrics agent (ns monitoring) --via NAT EIPs, internet, TLS + basic |
+   |  auth--> monitoring droplet's reserved IP :9443 (nginx -> :9090)     |
    +----------------------------------------------------------------------+
 
 Reads "platform, then each tenant" (issue 14): load the config (validated in full before any
@@ -42,8 +44,6 @@ from components import (
     AlertThresholds,
     Application,
     ApplicationArgs,
-    AwsTenant,
-    AwsTenantArgs,
     BackupJob,
     BackupJobArgs,
     BackupTarget,
@@ -51,23 +51,16 @@ from components import (
     CloudAlertsArgs,
     Edge,
     EdgeArgs,
-    EksCluster,
-    EksClusterArgs,
-    EksNodePoolSpec,
     Tenant,
     TenantArgs,
 )
-from components.application import KARPENTER_POOL_LABEL, SystemTrustStore, rds_ca_bundle
-from components.aws_tenant import AWS_CACHE_PORTS, AWS_POSTGRES_PORTS, POD_IDENTITY_AGENT
-from components.eks_addons import EksAddons, EksAddonsArgs
-from components.gateway_routes import TenantRoutes, TenantRoutesArgs
+from components.aws_platform import AwsPlatform, AwsPlatformArgs
 from components.metrics_agent import SCRAPER_NAMESPACE_LABELS
 from components.platform import DigitalOceanPlatform, DigitalOceanPlatformArgs
 from components.platform_addons import load_balancer_name
-from components.tenant import tenant_domain, tenant_hostnames
+from components.tenant import tenant_hostnames
 from observability.prometheus import PROMETHEUS_PORT
 from stack_config import Secrets, load
-from stack_config.eks import AwsTenantData
 
 config = load()
 # With the external secret store on, the application's own secrets come from it, not from Pulumi config.
@@ -238,134 +231,20 @@ tenants = {
 }
 
 # --- Enterprise scale: EKS ----------------------------------------------------------------------
-# Opt-in: the seed-scale tenant fits DOKS and stays there (docs/eks.md names what moving it takes); the
-# cluster runs the `target: aws` tenants, with its own VPC, pools and provider.
-eks_config = config.eks
-eks: EksCluster | None = None
-if eks_config.enabled:
-    eks = EksCluster(
-        f"{prefix}-eks",
-        EksClusterArgs(
-            aws_region=eks_config.aws_region,
-            kubernetes_version=eks_config.kubernetes_version,
-            vpc_cidr=eks_config.vpc_cidr,
-            availability_zones=eks_config.availability_zones,
-            nat_per_zone=eks_config.nat_gateways == "per-az",
-            log_retention_days=eks_config.log_retention_days,
-            node_pools={
-                pool_name: EksNodePoolSpec(
-                    cpu_limit=pool.cpu_limit,
-                    capacity_types=tuple(pool.capacity_types),
-                    instance_categories=tuple(pool.instance_categories),
-                    labels=pool.labels,
-                    taints=tuple((t.key, t.value, t.effect) for t in pool.taints),
-                    consolidate_after=pool.consolidate_after,
-                    gpu_limit=pool.gpu_limit,
-                )
-                for pool_name, pool in eks_config.node_pools.items()
-            },
-            protect=config.protect,
-            zonal_shift=config.is_production,
-            public_access_cidrs=eks_config.public_access_cidrs,
-            admin_role_arns=eks_config.admin_role_arns,
-            deploy_role_arn=eks_config.deploy_role_arn,
-            preview_role_arn=eks_config.preview_role_arn,
-            api_ingress_cidrs=eks_config.api_ingress_cidrs,
-            api_ingress_security_group_ids=eks_config.api_ingress_security_group_ids,
-            deletion_protection=eks_config.deletion_protected(config.is_production),
-            tags={"tenant": config.tenant.name, "environment": config.environment, "managed-by": "pulumi"},
+# Opt-in: the seed-scale tenant fits DOKS and stays there (docs/eks.md names what moving it takes). The EKS
+# cluster (own VPC, pools, providers), its metrics agent, the `target: aws` tenants (data services, queues,
+# Pod Identity roles, then their workloads and routes) and the addons: one component (components/aws_platform.py).
+aws: AwsPlatform | None = None
+if config.eks.enabled:
+    aws = AwsPlatform(
+        f"{prefix}-aws",
+        AwsPlatformArgs(
+            config=config,
+            secrets=secrets,
+            monitoring=monitoring.public_remote_write,
+            monitoring_droplet_id=monitoring.droplet_id,
         ),
     )
-
-# AWS tenants (target: aws): their databases, cache, buckets and Pod Identity roles beside the cluster
-# (components/aws_tenant.py). The config refuses an aws tenant without the cluster (stack_config/eks.py).
-aws_tenants: dict[str, AwsTenant] = {}
-aws_applications: dict[str, Application] = {}
-eks_addons: EksAddons | None = None
-if eks is not None:
-    aws_entries = [e for e in config.tenants if e.tenant.target == "aws"]
-    # What Auto Mode does not run (components/eks_addons.py): metrics-server, KEDA, and the edge for the aws
-    # tenants' hosts (Envoy Gateway behind an NLB, cert-manager, CNAMEs in the stack's zone), same charts as DOKS.
-    eks_addons = EksAddons(
-        f"{prefix}-eks-addons",
-        EksAddonsArgs(
-            keda_version=addons_config.charts.keda,
-            metrics_server_version=addons_config.charts.metrics_server,
-            cert_manager_version=addons_config.charts.cert_manager,
-            envoy_gateway_version=addons_config.charts.envoy_gateway,
-            acme_email=edge_config.acme_email,
-            dns_zone=edge_config.domain,
-            gateway_hosts=[h for e in aws_entries for h in tenant_hostnames(e, edge_config.base_domain)],
-            gateway_tenants=[e.name for e in aws_entries],
-            rate_limit_rpm=edge_config.rate_limit_rpm,
-            acme_server=edge_config.acme,
-            replicas=addons_config.ingress_replicas,
-            dns_ttl=edge_config.dns_ttl,
-        ),
-        opts=pulumi.ResourceOptions(providers={"kubernetes": eks.provider}),
-    )
-    for entry in aws_entries:
-        aws_tenants[entry.name] = AwsTenant(
-            f"{prefix}-{entry.name}-aws",
-            AwsTenantArgs(
-                entry=entry,
-                data=eks_config.tenant_data.get(entry.name) or AwsTenantData(),
-                environment=config.environment,
-                aws_region=eks_config.aws_region,
-                cluster_name=eks.cluster_name,
-                vpc_id=eks.vpc_id,
-                private_subnet_ids=eks.private_subnet_ids,
-                cluster_security_group_id=eks.cluster_security_group_id,
-                highly_available=config.is_production,
-                protect=config.protect,
-            ),
-            opts=pulumi.ResourceOptions(providers=[eks.aws_provider]),
-        )
-        # Its workloads, through the same Application/Workload as the DigitalOcean tenants, on the EKS provider.
-        # After the AwsTenant: the Pod Identity webhook injects credentials only into pods created once their
-        # association exists, so a pod started earlier would run without its role until restarted.
-        aws_data = aws_tenants[entry.name]
-        aws_applications[entry.name] = Application(
-            f"{prefix}-{entry.name}-eks-app",
-            ApplicationArgs(
-                namespace=aws_data.namespace,
-                tenant=entry.name,
-                apps=entry.apps,
-                kubernetes_minor=eks_config.kubernetes_version,
-                vpc_cidr=eks_config.vpc_cidr,
-                node_pools=eks_config.node_pools,
-                node_pool_label=KARPENTER_POOL_LABEL,
-                zone_spread=True,
-                keda_installed=True,
-                keda=eks_addons.keda,
-                ingress_controller=eks_addons.ingress_controller,
-                secret_config=secrets.optional,
-                postgres_ca=rds_ca_bundle(),
-                cache_ca=SystemTrustStore(),
-                postgres_ports=AWS_POSTGRES_PORTS,
-                cache_ports=AWS_CACHE_PORTS,
-                platform_config={"ENVIRONMENT": config.environment, **aws_data.settings},
-                service_egress={service: [POD_IDENTITY_AGENT] for service in aws_data.role_arns},
-                # Auto Mode answers DNS on the node (no CoreDNS pods for the kube-dns selector to match).
-                dns_cidrs=[eks.cluster_dns_cidr],
-                metrics_scraper_namespace_labels=SCRAPER_NAMESPACE_LABELS,
-            ),
-            opts=pulumi.ResourceOptions(providers={"kubernetes": eks.provider}, depends_on=[aws_data]),
-        )
-        # Its public routes on the EKS cluster's Gateway, exactly as a DigitalOcean tenant's on DOKS's.
-        if eks_addons.gateway is not None and aws_applications[entry.name].routes:
-            TenantRoutes(
-                f"{prefix}-{entry.name}-eks-routes",
-                TenantRoutesArgs(
-                    namespace=aws_data.namespace,
-                    tenant=entry.name,
-                    routes=aws_applications[entry.name].routes,
-                    base_domain=tenant_domain(entry.name, edge_config.base_domain),
-                    gateway=eks_addons.gateway,
-                    depends_on=[aws_applications[entry.name], *eks_addons.edge_resources],
-                ),
-                opts=pulumi.ResourceOptions(providers={"kubernetes": eks.provider}),
-            )
 
 # --- Outputs -----------------------------------------------------------------------------------
 # Everything carrying a credential is exported as a secret (tests/test_program.py checks it).
@@ -391,7 +270,7 @@ if vault is not None and backup_job is not None:
     pulumi.export("backupCronJob", backup_job.cronjob_name)
     pulumi.export("backupImage", backup_config.image)
 pulumi.export("tenantNamespaces", {name: tenant.namespace for name, tenant in tenants.items()})
-if aws_tenants:
+if aws is not None and aws.tenants:
     # No credential among them: the database secret is referenced by ARN, its value stays in Secrets Manager.
     pulumi.export(
         "awsTenants",
@@ -404,13 +283,13 @@ if aws_tenants:
                 "buckets": t.bucket_names,
                 "podIdentityRoles": t.role_arns,
             }
-            for name, t in aws_tenants.items()
+            for name, t in aws.tenants.items()
         },
     )
-if eks is not None:
-    pulumi.export("eksClusterName", eks.cluster_name)
-    pulumi.export("eksEndpoint", eks.endpoint)
-    pulumi.export("eksKubeconfig", eks.kubeconfig)
-if eks_addons is not None and eks_addons.load_balancer_hostname is not None:
-    pulumi.export("eksLoadBalancerHostname", eks_addons.load_balancer_hostname)
-    pulumi.export("eksUrls", eks_addons.urls)
+if aws is not None:
+    pulumi.export("eksClusterName", aws.cluster.cluster_name)
+    pulumi.export("eksEndpoint", aws.cluster.endpoint)
+    pulumi.export("eksKubeconfig", aws.cluster.kubeconfig)
+    if aws.addons.load_balancer_hostname is not None:
+        pulumi.export("eksLoadBalancerHostname", aws.addons.load_balancer_hostname)
+        pulumi.export("eksUrls", aws.addons.urls)

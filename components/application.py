@@ -32,7 +32,8 @@ cluster, its ports, the ``doks.digitalocean.com/node-pool`` label, a broker pass
 (``__main__.py``'s AWS-tenant block): the RDS CA bundle, a publicly trusted ElastiCache certificate and
 IAM-token cache auth (no password anywhere), RDS/ElastiCache ports, ``karpenter.sh/nodepool``, zone
 spread, the Pod Identity agent as egress and the node-local DNS address. ``application_problems``
-refuses what a target cannot give (a queue trigger without a broker password, KEDA where none runs,
+refuses what a target cannot give (a queue trigger with neither a broker password nor an SQS queue URL
+(on EKS, ``queue_urls``: KEDA's ``aws-sqs-queue`` scaler with its own Pod Identity), KEDA where none runs,
 a platform secret the target does not produce) before anything is registered.
 """
 
@@ -67,6 +68,7 @@ from .workload import (
     RedisListTrigger,
     ResourceScaling,
     SecretKeyRef,
+    SqsQueueTrigger,
     UtilizationTrigger,
     Workload,
     WorkloadArgs,
@@ -96,6 +98,8 @@ RDS_CA_BUNDLE_FILE = Path(__file__).parent / "certs" / "aws-rds-ca-bundle.pem"
 APP_SECRET = "app-secrets"  # noqa: S105 - an object name
 BROKER_AUTH_SECRET = "keda-broker-auth"  # noqa: S105 - an object name
 TRIGGER_AUTH = "valkey-broker"
+SQS_TRIGGER_AUTH = "aws-pod-identity"
+"""KEDA reads SQS queues with its operator's own Pod Identity role (no roleArn: components/eks_addons.py)."""
 
 
 class CertificateAuthority(Protocol):
@@ -200,8 +204,14 @@ class ApplicationArgs:
     cache_port: pulumi.Input[int] | None = None
     cache_password: pulumi.Input[str] | None = None
     """KEDA's broker password. None: the cache authenticates by IAM token (ElastiCache), which KEDA's Redis
-    scaler cannot sign, so queue autoscaling is refused; the applications sign their own tokens with their Pod
-    Identity role (``CACHE_AUTH=iam`` in ``platform_config``)."""
+    scaler cannot sign, so a queue on the broker is refused (use ``queue_urls``); the applications sign their own
+    tokens with their Pod Identity role (``CACHE_AUTH=iam`` in ``platform_config``)."""
+    queue_urls: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """AWS: SQS queue URL by catalog queue name (``AwsTenant.queue_urls``). A service whose ``autoscaling.queue``
+    is named here scales on KEDA's ``aws-sqs-queue`` scaler, read with KEDA's own Pod Identity, instead of a Redis
+    list on the broker. Default: none (every queue is a Redis list on the broker)."""
+    queue_region: str | None = None
+    """AWS region of ``queue_urls`` (KEDA's ``awsRegion``). Required with them. Default: none."""
     node_pool_label: str = DOKS_POOL_LABEL
     """The node label carrying the pool's name, for ``nodePool`` pins. Default: DOKS's; EKS:
     ``KARPENTER_POOL_LABEL``."""
@@ -330,7 +340,21 @@ class Application(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *store.depends_on]),
                 )
             )
-        if any(s.autoscaling and s.autoscaling.queue for s in services.values()):
+        queues = {s.autoscaling.queue.name for s in services.values() if s.autoscaling and s.autoscaling.queue}
+        if queues & set(args.queue_urls):
+            # No Secret: KEDA's operator authenticates as itself (EKS Pod Identity), with a role that may only read
+            # the queues' lengths (components/eks_addons.py).
+            dependencies.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-sqs-trigger-auth",
+                    api_version="keda.sh/v1alpha1",
+                    kind="TriggerAuthentication",
+                    metadata=meta(SQS_TRIGGER_AUTH),
+                    spec={"podIdentity": {"provider": "aws"}},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.keda]),
+                )
+            )
+        if queues - set(args.queue_urls):
             broker_secret = k8s.core.v1.Secret(
                 f"{name}-broker-auth",
                 metadata=meta(BROKER_AUTH_SECRET),
@@ -697,12 +721,23 @@ class Application(pulumi.ComponentResource):
                 memory_percent=auto.memory_percent,
                 behavior=behavior,
             )
-        triggers: list[RedisListTrigger | PrometheusTrigger | UtilizationTrigger] = [
+        triggers: list[RedisListTrigger | SqsQueueTrigger | PrometheusTrigger | UtilizationTrigger] = [
             UtilizationTrigger(resource, percent)
             for resource, percent in (("cpu", auto.cpu_percent), ("memory", auto.memory_percent))
             if percent is not None
         ]
-        if auto.queue is not None:
+        if auto.queue is not None and auto.queue.name in args.queue_urls:
+            triggers.append(
+                SqsQueueTrigger(
+                    queue_url=args.queue_urls[auto.queue.name],
+                    # Set: application_problems refuses queue_urls without a region.
+                    region=args.queue_region or "",
+                    authentication_ref=SQS_TRIGGER_AUTH,
+                    queue_length=auto.queue.tasks_per_replica,
+                    activation_queue_length=auto.queue.activation_tasks,
+                )
+            )
+        elif auto.queue is not None:
             triggers.append(
                 RedisListTrigger(
                     list_name=auto.queue.name,
@@ -808,12 +843,19 @@ def application_problems(args: ApplicationArgs, services: Mapping[str, Service])
             f"{keda} scale with KEDA (queue or requestsPerSecond), which this cluster does not run: scale them on "
             "cpuPercent/memoryPercent (an HPA) or install KEDA there"
         )
-    by_queue = sorted(n for n, s in services.items() if s.autoscaling and s.autoscaling.queue)
+    by_queue = sorted(
+        n
+        for n, s in services.items()
+        if s.autoscaling and s.autoscaling.queue and s.autoscaling.queue.name not in args.queue_urls
+    )
     if by_queue and None in (args.cache_host, args.cache_port, args.cache_password):
         problems.append(
-            f"{by_queue} scale on a queue, which KEDA reads with the broker's password: this cache has none "
-            "(IAM authentication); scale them on cpuPercent/memoryPercent, or give the cache a password user"
+            f"{by_queue} scale on a queue that is neither an SQS queue (queue_urls) nor readable on the broker, which "
+            "KEDA reads with the broker's password and this cache has none (IAM authentication): on AWS pass the "
+            "tenant's queue_urls (AwsTenant.queue_urls), elsewhere give the cache a password user"
         )
+    if args.queue_urls and not args.queue_region:
+        problems.append("queue_urls given without queue_region: pass the queues' AWS region (KEDA's awsRegion)")
     for env_name, source in sorted(args.apps.catalog.secrets.items()):
         missing = _SOURCE_ARGS.get(source)
         if missing and getattr(args, missing) is None:

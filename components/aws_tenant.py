@@ -12,25 +12,32 @@ The catalog format is the DigitalOcean tenants' (stack_config/tenants.py); what 
   ``Workload`` component names the account after the service, in ``<tenant>-<environment>``): the database's
   managed secret for ``egress: postgres``, ``elasticache:Connect`` as the tenant's cache user for
   ``egress: cache``, and the prefixes ``eks.tenantData.<tenant>.bucketAccess`` grants it. Nothing else.
+* ``autoscaling.queue`` -> one ``AwsQueue`` (SQS, with its dead-letter queue) per distinct queue name, where
+  DigitalOcean uses a Redis list on the Valkey broker: the catalog does not change between clouds. The consuming
+  service's role may receive/delete/extend its messages; ``eks.tenantData.<tenant>.queueSenders`` names who may
+  send. KEDA reads the queue's length with its own identity (components/eks_addons.py), so a queue worker
+  scales to zero (docs/eks.md, "Queues and scale to zero").
 
 No key or password is created for any pod: the writer-key pattern of the DigitalOcean backups is not repeated.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
-from stack_config.eks import AwsTenantData
+from stack_config.eks import AwsTenantData, catalog_queues, queue_sender_problems
 from stack_config.tenants import TenantEntry
 
 from .aws_cache import VALKEY_PORT, AwsCache, AwsCacheArgs, connect_statements
 from .aws_media_bucket import AwsMediaBucket, AwsMediaBucketArgs, object_statements
 from .aws_pod_identity import AwsPodIdentity, AwsPodIdentityArgs, secret_read_statements
 from .aws_postgres import POSTGRES_PORT, AwsPostgres, AwsPostgresArgs
+from .aws_queue import AwsQueue, AwsQueueArgs, consume_statements, send_statements
 from .workload import NetworkPeer
 
 POD_IDENTITY_AGENT = NetworkPeer(cidr="169.254.170.23/32", ports=(80,))
@@ -93,6 +100,7 @@ def aws_tenant_problems(entry: TenantEntry, data: AwsTenantData) -> list[str]:
             problems.append(f"services.{name}: egress postgres needs a database section")
         if "cache" in service.egress and spec.cache is None:
             problems.append(f"services.{name}: egress cache needs a cache section")
+    problems += queue_sender_problems(entry.name, data, catalog_queues(services), sorted(services))
     return problems
 
 
@@ -111,6 +119,10 @@ class AwsTenant(pulumi.ComponentResource):
     """Physical S3 bucket by catalog bucket name."""
     role_arns: dict[str, pulumi.Output[str]]
     """Pod Identity role by service (services that need no AWS access have none)."""
+    queue_urls: dict[str, pulumi.Output[str]]
+    """SQS queue URL by catalog queue name (``autoscaling.queue.name``), for KEDA's triggers."""
+    queue_arns: dict[str, pulumi.Output[str]]
+    """SQS queue ARN by catalog queue name, for KEDA's own role (components/eks_addons.py)."""
     settings: dict[str, pulumi.Input[str]]
     """Non-secret connection settings for the tenant's ConfigMap (issue 15, the workloads' half): where the database
     and cache are, the ARN of the secret with the database credentials (read through the pod's Pod Identity role,
@@ -197,6 +209,8 @@ class AwsTenant(pulumi.ComponentResource):
                     )
                 )
 
+        queues = _queues(name, args, tags, statements, child)
+
         self.role_arns = {}
         for service_name, parts in sorted(statements.items()):
             if not parts:
@@ -218,7 +232,9 @@ class AwsTenant(pulumi.ComponentResource):
         self.database_secret_arn = postgres.master_secret_arn if postgres else None
         self.cache_endpoint = cache.endpoint if cache else None
         self.bucket_names = {key: b.bucket for key, b in buckets.items()}
-        self.settings = _settings(args, postgres, cache, self.bucket_names)
+        self.queue_urls = {key: q.url for key, q in queues.items()}
+        self.queue_arns = {key: q.arn for key, q in queues.items()}
+        self.settings = _settings(args, postgres, cache, self.bucket_names, self.queue_urls)
         self.register_outputs(
             {
                 "namespace": self.namespace,
@@ -226,8 +242,36 @@ class AwsTenant(pulumi.ComponentResource):
                 "cache_endpoint": self.cache_endpoint,
                 "bucket_names": self.bucket_names,
                 "role_arns": self.role_arns,
+                "queue_urls": self.queue_urls,
             }
         )
+
+
+def _queues(
+    name: str,
+    args: AwsTenantArgs,
+    tags: Mapping[str, str],
+    statements: dict[str, list[pulumi.Output[list[dict[str, Any]]]]],
+    child: pulumi.ResourceOptions,
+) -> dict[str, AwsQueue]:
+    """One ``AwsQueue`` per queue the catalog's ``autoscaling.queue`` names; adds the consumers' and the listed
+    senders' grants to ``statements``."""
+    queues: dict[str, AwsQueue] = {}
+    for queue_name, consumers in sorted(catalog_queues(args.entry.apps.catalog.services).items()):
+        queue = queues[queue_name] = AwsQueue(
+            f"{name}-queue-{queue_name}",
+            AwsQueueArgs(
+                protect=args.protect,
+                visibility_timeout_seconds=args.data.queue_visibility_timeout_seconds,
+                tags={**tags, "queue": queue_name},
+            ),
+            opts=child,
+        )
+        for service_name in consumers:
+            statements[service_name].append(queue.arn.apply(consume_statements))
+        for service_name in sorted(set(args.data.queue_senders.get(queue_name, ()))):
+            statements[service_name].append(queue.arn.apply(send_statements))
+    return queues
 
 
 def _settings(
@@ -235,6 +279,7 @@ def _settings(
     postgres: AwsPostgres | None,
     cache: AwsCache | None,
     bucket_names: Mapping[str, pulumi.Output[str]],
+    queue_urls: Mapping[str, pulumi.Output[str]],
 ) -> dict[str, pulumi.Input[str]]:
     """``AwsTenant.settings``: where everything is, and how to authenticate (no credential among them)."""
     settings: dict[str, pulumi.Input[str]] = {"AWS_REGION": args.aws_region}
@@ -258,4 +303,12 @@ def _settings(
         }
     for key, bucket_name in sorted(bucket_names.items()):
         settings[f"BUCKET_{key.upper().replace('-', '_')}"] = bucket_name
+    for key, url in sorted(queue_urls.items()):
+        # A URL, not a credential: who may send or receive is the pod's role.
+        settings[f"QUEUE_{env_key(key)}_URL"] = url
     return settings
+
+
+def env_key(name: str) -> str:
+    """A catalog name as an environment variable fragment: ``episodes-hi.prio`` -> ``EPISODES_HI_PRIO``."""
+    return re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")

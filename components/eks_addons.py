@@ -8,7 +8,16 @@ between clouds without its routes, autoscaling or certificates changing shape:
   documents it as a separate community add-on), so without it the HPAs have no CPU metrics. The same
   pinned chart as a DOKS cluster that lacks one (``metrics_server_release``). Exactly one per cluster:
   ``metrics_server=False`` the day EKS ships it (a second fights over ``v1beta1.metrics.k8s.io``).
-* **KEDA**: the same pinned chart and values (``keda_release``).
+* **KEDA**: the same pinned chart and values (``keda_release``). When the ``target: aws`` tenants have SQS
+  queues, KEDA's operator (namespace ``keda``, service account ``keda-operator``: the chart's
+  ``serviceAccount.operator.name``, keda 2.20.2) gets a Pod Identity role that may only
+  ``sqs:GetQueueAttributes`` on exactly those queues; the tenants' TriggerAuthentications say
+  ``podIdentity.provider: aws`` without a roleArn, which KEDA 2.20 serves with the operator's own credentials
+  (pkg/scalers/aws/aws_common.go ``GetAwsAuthorization``, pkg/scalers/aws/aws_config_cache.go
+  ``GetCredentials``). The association exists before the release: the Pod Identity webhook injects credentials
+  only into pods created after it. The chart's NetworkPolicies are off (``networkPolicy.enabled: false``) and
+  nothing else selects the keda namespace, so the operator reaches the Pod Identity agent (169.254.170.23:80)
+  and SQS (443): a pod that no NetworkPolicy selects is not isolated (Kubernetes semantics).
 * **the edge**: Envoy Gateway and the one shared Gateway (``SharedGateway``), HTTPS listeners for the
   ``target: aws`` tenants' hosts, certificates from cert-manager's HTTP-01 solver on the Gateway's HTTP
   listener (``cert_manager_with_issuer``), TenantRoutes attach to it exactly as on DOKS.
@@ -46,6 +55,8 @@ import pulumi
 import pulumi_digitalocean as do
 import pulumi_kubernetes as k8s
 
+from .aws_pod_identity import AwsPodIdentity, AwsPodIdentityArgs
+from .aws_queue import scaler_statements
 from .edge import relative_name
 from .gateway import GATEWAY_NAMESPACE, GatewayRef, SharedGateway, SharedGatewayArgs, proxy_peer
 from .platform_addons import (
@@ -63,6 +74,9 @@ NLB_CLASS = "eks.amazonaws.com/nlb"
 PROXY_SERVICE = "edge-proxy"
 """Name of the Envoy proxies' Service (read back for the NLB's hostname)."""
 AWS_LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
+KEDA_NAMESPACE = "keda"
+KEDA_OPERATOR_SERVICE_ACCOUNT = "keda-operator"
+"""keda chart 2.20.2, values.yaml ``serviceAccount.operator.name`` (the operator runs the scalers)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,11 @@ class EksAddonsArgs:
     metrics_server: bool = True
     """Default: install it (Auto Mode ships none, module docstring)."""
     dns_ttl: int = 300
+    cluster_name: pulumi.Input[str] | None = None
+    """The EKS cluster, for the KEDA operator's Pod Identity association. Required with ``queue_arns``."""
+    queue_arns: Sequence[pulumi.Input[str]] = ()
+    """SQS queues of the aws tenants whose length KEDA reads (``AwsTenant.queue_arns``). Default: none (no AWS
+    role for KEDA). Needs an ``aws`` provider among the component's providers."""
 
 
 class EksAddons(pulumi.ComponentResource):
@@ -111,7 +130,21 @@ class EksAddons(pulumi.ComponentResource):
             raise ValueError("eks addons: " + "; ".join(problems))
         super().__init__("platform:eks:EksAddons", name, None, opts)
 
-        self.keda = [keda_release(name, self, args.keda_version)]
+        keda_identity: list[pulumi.Resource] = []
+        if args.queue_arns:
+            keda_identity.append(
+                AwsPodIdentity(
+                    f"{name}-keda-operator",
+                    AwsPodIdentityArgs(
+                        cluster_name=args.cluster_name or "",
+                        namespace=KEDA_NAMESPACE,
+                        service_account=KEDA_OPERATOR_SERVICE_ACCOUNT,
+                        statements=pulumi.Output.all(*args.queue_arns).apply(scaler_statements),
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        self.keda = [keda_release(name, self, args.keda_version, after=keda_identity)]
         if args.metrics_server:
             metrics_server_release(name, self, args.metrics_server_version)
 
@@ -226,4 +259,6 @@ def eks_addons_problems(args: EksAddonsArgs) -> list[str]:
         problems.append("gateway_hosts given but no gateway_tenants: pass the aws tenants whose routes attach")
     if args.replicas < 1:
         problems.append(f"replicas {args.replicas}: run at least one Envoy proxy")
+    if args.queue_arns and args.cluster_name is None:
+        problems.append("queue_arns given without cluster_name: pass the EKS cluster KEDA's Pod Identity is for")
     return problems

@@ -288,6 +288,9 @@ class EksCluster(pulumi.ComponentResource):
     admit it."""
     kubeconfig: pulumi.Output[str]
     """Token-free kubeconfig (exec: aws eks get-token); secret anyway, as defence in depth."""
+    nat_public_ips: list[pulumi.Output[str]]
+    """Elastic IPs of the NAT gateways, in zone order: every connection from a node or pod to the internet
+    leaves from one of them (the monitoring droplet's remote-write firewall admits exactly these)."""
     cluster_dns_cidr: pulumi.Output[str]
     """The cluster DNS address as a /32 (``kube-dns``'s ClusterIP, the service range's tenth address), for
     NetworkPolicies: Auto Mode answers it on the node, not from CoreDNS pods a pod selector could name."""
@@ -543,6 +546,7 @@ class EksCluster(pulumi.ComponentResource):
                 "oidc_issuer": self.oidc_issuer,
                 "vpc_id": self.vpc_id,
                 "kubeconfig": self.kubeconfig,
+                "nat_public_ips": self.nat_public_ips,
             }
         )
 
@@ -602,10 +606,12 @@ class EksCluster(pulumi.ComponentResource):
 
         nat_zones = zones if args.nat_per_zone else zones[:1]
         nats = {}
+        self.nat_public_ips = []
         for zone in nat_zones:
             eip = aws.ec2.Eip(
                 f"{name}-nat-eip-{zone}", domain="vpc", tags={"Name": f"{name}-nat-{zone}"}, opts=self._opts()
             )
+            self.nat_public_ips.append(eip.public_ip)
             nats[zone] = aws.ec2.NatGateway(
                 f"{name}-nat-{zone}",
                 allocation_id=eip.id,

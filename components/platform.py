@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 
 from observability.prometheus import PROMETHEUS_PORT
-from observability.tenants import tenant_dashboards, tenant_rule_groups
+from observability.tenants import DIGITALOCEAN_ONLY, WITH_EKS, tenant_dashboards, tenant_rule_groups
 from stack_config import Secrets
 from stack_config.model import StackConfig
 
@@ -156,6 +156,7 @@ class DigitalOceanPlatform(pulumi.ComponentResource):
         )
 
         monitoring_config = config.monitoring
+        monitored = WITH_EKS if config.eks.enabled else DIGITALOCEAN_ONLY
         self.monitoring = MonitoringServer(
             f"{prefix}-monitoring",
             MonitoringServerArgs(
@@ -179,10 +180,14 @@ class DigitalOceanPlatform(pulumi.ComponentResource):
                 chat_webhook_url=secrets.require("alertChatWebhookUrl"),
                 log_retention_days=config.observability.log_retention_days,
                 # Each further tenant's alerts (labelled tenant=<name>, scoped to its namespace), its
-                # dashboards (a Grafana folder each) and, where its catalog declares one, its receiver.
-                tenant_rule_groups=tenant_rule_groups(config.tenants, config.environment),
-                tenant_dashboards=tenant_dashboards(config.tenants, config.environment),
-                tenant_receivers=tenant_receivers(config.tenants, secrets.require),
+                # dashboards (a Grafana folder each) and, where its catalog declares one, its receiver. The
+                # aws tenants' too when EKS is on: its metrics agent writes their series here.
+                tenant_rule_groups=tenant_rule_groups(config.tenants, config.environment, monitored),
+                tenant_dashboards=tenant_dashboards(config.tenants, config.environment, monitored),
+                tenant_receivers=tenant_receivers(config.tenants, secrets.require, monitored),
+                # The EKS agent's endpoint (TLS + basic auth on the reserved IP); its firewall comes with the
+                # agent, after the cluster (components/eks_metrics_agent.py).
+                public_remote_write=config.eks.enabled,
             ),
             opts=child(),
         )

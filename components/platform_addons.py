@@ -267,8 +267,11 @@ def cluster_issuer_name(acme_server: str) -> str:
     return f"letsencrypt-{'prod' if acme_server == 'production' else 'staging'}"
 
 
-def keda_release(name: str, parent: pulumi.Resource, version: str) -> k8s.helm.v3.Release:
-    """KEDA with its CRDs (what a ScaledObject/TriggerAuthentication waits for)."""
+def keda_release(
+    name: str, parent: pulumi.Resource, version: str, after: Sequence[pulumi.Resource] = ()
+) -> k8s.helm.v3.Release:
+    """KEDA with its CRDs (what a ScaledObject/TriggerAuthentication waits for); ``after``: what its pods need to
+    exist first (on EKS, the operator's Pod Identity association, read only at pod creation)."""
     return k8s.helm.v3.Release(
         f"{name}-keda",
         name="keda",
@@ -279,7 +282,7 @@ def keda_release(name: str, parent: pulumi.Resource, version: str) -> k8s.helm.v
         create_namespace=True,
         atomic=True,
         values=keda_values(),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
     )
 
 

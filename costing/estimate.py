@@ -106,6 +106,12 @@ FREE_TYPES: dict[str, str] = {
     "aws:elasticache/subnetGroup:SubnetGroup": "free",
     "aws:elasticache/user:User": "free",
     "aws:elasticache/userGroup:UserGroup": "free",
+    # SQS bills requests, not queues: the first million a month are free. A long-polling consumer (20 s waits)
+    # makes about 130,000 a month when idle, KEDA's length check (every 15 s) about 175,000; seed 004's episode
+    # volume keeps the total inside the free tier.
+    "aws:sqs/queue:Queue": "billed per request; inside the free tier (1M requests/month) at seed 004's volume",
+    "aws:sqs/queuePolicy:QueuePolicy": "queue settings are free",
+    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": "queue settings are free",
 }
 """Types that cost nothing by themselves, with the reason shown in the table."""
 

@@ -8,6 +8,12 @@ rules: alerting happens on the droplet, so the job names below are a contract wi
 Credentials never appear in this file: the database metrics password is read from a mounted
 Secret (``password_file``), so the rendered config is plain data and can live in a ConfigMap and a
 golden file.
+
+The EKS cluster's agent (components/eks_metrics_agent.py) renders the same config with no database
+jobs (the AWS tenants' RDS/ElastiCache have no DigitalOcean metrics endpoint) and a ``RemoteWriteAuth``:
+its remote write crosses the internet to the droplet's nginx endpoint (observability/remote_write_proxy.py),
+so it sends basic auth from a mounted Secret file and verifies the server against the pinned private CA
+(``tls_config.ca_file``), not the system trust store.
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ PASSWORD_FILE = "password"  # noqa: S105 - a file name in the mounted Secret
 POSTGRES_CA_FILE = "postgres-ca.crt"
 VALKEY_CA_FILE = "valkey-ca.crt"
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+REMOTE_WRITE_SECRETS_DIR = "/etc/secrets/remote-write"
+"""Mount path of the Secret holding the remote-write password and the CA it pins (EKS agent)."""
+REMOTE_WRITE_PASSWORD_FILE = "password"  # noqa: S105 - a file name in the mounted Secret
+REMOTE_WRITE_CA_FILE = "ca.crt"
 SCRAPE_INTERVAL = "15s"
 """The seed's cluster-wide interval (``global.scrape_interval``)."""
 DATABASE_SCRAPE_INTERVAL = "30s"
@@ -110,6 +120,16 @@ def private_metrics_targets(endpoints: Sequence[str]) -> list[DatabaseTarget]:
 
 
 @dataclass(frozen=True)
+class RemoteWriteAuth:
+    """How an agent outside the droplet's VPC authenticates its remote write (the EKS agent)."""
+
+    username: str
+    """Basic-auth user (observability/remote_write_proxy.py ``REMOTE_WRITE_USER``)."""
+    secrets_dir: str = REMOTE_WRITE_SECRETS_DIR
+    """Where the Secret with ``password`` and ``ca.crt`` is mounted. Default: REMOTE_WRITE_SECRETS_DIR."""
+
+
+@dataclass(frozen=True)
 class AgentSettings:
     remote_write_url: str
     """http://<droplet private IP>:9090/api/v1/write"""
@@ -117,11 +137,16 @@ class AgentSettings:
     """Value of the ``cluster`` external label (the DOKS cluster name)."""
     tenant: str
     environment: str
-    metrics_username: str
-    """DigitalOcean's account-wide database metrics user (not secret; its password is)."""
-    postgres_targets: Sequence[DatabaseTarget]
-    valkey_targets: Sequence[DatabaseTarget]
+    metrics_username: str = ""
+    """DigitalOcean's account-wide database metrics user (not secret; its password is). Default: none
+    (no database targets)."""
+    postgres_targets: Sequence[DatabaseTarget] = ()
+    """Default: no PostgreSQL job (the EKS agent)."""
+    valkey_targets: Sequence[DatabaseTarget] = ()
+    """Default: no Valkey job (the EKS agent)."""
     scrape_interval: str = SCRAPE_INTERVAL
+    remote_write_auth: RemoteWriteAuth | None = None
+    """Basic auth + pinned CA for remote write over the internet. Default: none (plain HTTP inside the VPC)."""
 
 
 def _api_proxy_job(job: str, path_suffix: str) -> dict[str, Any]:
@@ -225,6 +250,28 @@ def _database_job(job: str, targets: Sequence[DatabaseTarget], username: str, ca
     ]
 
 
+def _remote_write(settings: AgentSettings) -> dict[str, Any]:
+    target: dict[str, Any] = {
+        "url": settings.remote_write_url,
+        # Buffer through a droplet replacement (minutes) without dropping samples.
+        "queue_config": {"max_samples_per_send": 2000, "max_backoff": "30s"},
+    }
+    auth = settings.remote_write_auth
+    if auth is not None:
+        if not settings.remote_write_url.startswith("https://"):
+            raise ValueError(
+                f"remote_write_url {settings.remote_write_url!r} is not https: a remote write with credentials "
+                "must be TLS (use MonitoringServer.public_remote_write_url)"
+            )
+        target["basic_auth"] = {
+            "username": auth.username,
+            "password_file": f"{auth.secrets_dir}/{REMOTE_WRITE_PASSWORD_FILE}",
+        }
+        # Only the private CA: a certificate from any public CA for that IP must not be accepted.
+        target["tls_config"] = {"ca_file": f"{auth.secrets_dir}/{REMOTE_WRITE_CA_FILE}"}
+    return target
+
+
 def render_agent_config(settings: AgentSettings) -> str:
     config: dict[str, Any] = {
         "global": {
@@ -235,13 +282,7 @@ def render_agent_config(settings: AgentSettings) -> str:
                 "environment": settings.environment,
             },
         },
-        "remote_write": [
-            {
-                "url": settings.remote_write_url,
-                # Buffer through a droplet replacement (minutes) without dropping samples.
-                "queue_config": {"max_samples_per_send": 2000, "max_backoff": "30s"},
-            }
-        ],
+        "remote_write": [_remote_write(settings)],
         "scrape_configs": [
             _api_server_job(),
             *(_application_job(spec) for spec in APPLICATION_JOBS),

@@ -9,6 +9,10 @@ What runs (all from Ubuntu packages except Grafana and Loki, from Grafana's sign
 Prometheus :9090 (rules, remote-write receiver), Alertmanager :9093, node_exporter :9100,
 Grafana :3000, Loki :3100 (central logs, pushed by the in-cluster log agent). The cloud firewall
 decides who reaches which port (components/monitoring_server.py).
+
+Only on stacks with the EKS cluster (``MonitoringHost.remote_write_proxy``): nginx from Ubuntu on :9443, the
+public TLS + basic-auth remote-write endpoint of the EKS agent (observability/remote_write_proxy.py). Off, the
+document is byte-identical to what it was before the endpoint existed (no droplet replacement on upgrade).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from .grafana import (
 )
 from .loki import LOKI_CONFIG, LOKI_VERSION, LokiSettings, render_loki_config
 from .prometheus import GRAFANA_PORT, PROMETHEUS_PORT, RULES_DIR, prometheus_args, render_prometheus_config
+from .remote_write_proxy import SITE_PATH, RemoteWriteProxySettings, render_htpasswd, render_server_block
 from .rules import render_rule_files
 from .tenants import TENANT_DASHBOARDS_DIR, TenantDashboard, TenantRuleGroup
 
@@ -69,6 +74,20 @@ class MonitoringHost:
     """Rule files of the platform's tenants (observability/tenants.py). Default: none."""
     tenant_dashboards: tuple[TenantDashboard, ...] = ()
     """Dashboards of the platform's tenants, a folder per tenant. Default: none."""
+    remote_write_proxy: bool = False
+    """Serve the public TLS remote-write endpoint (nginx) for the EKS agent; ``MonitoringSecrets.remote_write``
+    then carries its certificate, key and password hash. Default: off (only the VPC path)."""
+
+
+@dataclass(frozen=True)
+class RemoteWriteTls:
+    """The public remote-write endpoint's material (components/monitoring_server.py makes it with pulumi_tls)."""
+
+    certificate_pem: str
+    """Server certificate (IP SAN: the reserved IP), signed by the private CA the EKS agent pins."""
+    private_key_pem: str
+    password_bcrypt_hash: str
+    """``RandomPassword.bcrypt_hash``: the droplet never holds the password itself."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,8 @@ class MonitoringSecrets:
     chat_webhook_url: str
     tenant_webhook_urls: Mapping[str, str] = field(default_factory=dict)
     """Tenant -> its own alert webhook (catalog ``alertReceiver``). Default: none."""
+    remote_write: RemoteWriteTls | None = None
+    """Required exactly when ``MonitoringHost.remote_write_proxy`` is on. Default: none."""
 
 
 def _device(host: MonitoringHost) -> str:
@@ -140,7 +161,7 @@ chown root:prometheus /etc/prometheus/alertmanager.yml
 chown root:grafana /etc/grafana/grafana.ini
 chmod 0640 /etc/prometheus/alertmanager.yml /etc/grafana/grafana.ini
 chmod 0755 {DASHBOARDS_DIR}
-{_tenant_dashboards_mode(host)}systemctl daemon-reload
+{_tenant_dashboards_mode(host)}{_remote_write_proxy_setup(host)}systemctl daemon-reload
 systemctl enable prometheus prometheus-alertmanager prometheus-node-exporter grafana-server loki
 systemctl restart prometheus prometheus-alertmanager prometheus-node-exporter grafana-server loki
 # grafana.ini's admin_password only seeds a new database; the database lives on the volume and
@@ -149,6 +170,24 @@ for _ in $(seq 1 60); do curl -fsS http://localhost:{GRAFANA_PORT}/api/health >/
 runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini \\
   admin reset-admin-password --password-from-stdin < {GRAFANA_PASSWORD_FILE}
 """  # noqa: S608 - a shell script, no SQL
+
+
+def _remote_write_proxy_setup(host: MonitoringHost) -> str:
+    if not host.remote_write_proxy:
+        return ""
+    proxy = RemoteWriteProxySettings()
+    # Ubuntu's nginx is installed here (not in the big apt line above, which must stay byte-identical for
+    # stacks without the endpoint). Its workers (www-data) read the htpasswd on each request; the key is read
+    # by the root master only. The package's default site listens on :80: nothing should.
+    return (
+        '"${APT[@]}" install -y -o Dpkg::Options::=--force-confold nginx\n'
+        f"chown root:www-data {proxy.htpasswd}\n"
+        f"chmod 0640 {proxy.htpasswd}\n"
+        "rm -f /etc/nginx/sites-enabled/default\n"
+        "nginx -t\n"
+        "systemctl enable nginx\n"
+        "systemctl restart nginx\n"
+    )
 
 
 def _tenant_dashboards_mode(host: MonitoringHost) -> str:
@@ -215,6 +254,24 @@ def _tenant_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str,
     }
 
 
+def _remote_write_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str, str]:
+    if host.remote_write_proxy != (secrets.remote_write is not None):
+        raise ValueError(
+            f"remote_write_proxy is {host.remote_write_proxy} but the endpoint's TLS material is "
+            f"{'missing' if secrets.remote_write is None else 'given'}: pass MonitoringSecrets.remote_write "
+            "exactly when the endpoint is on"
+        )
+    if secrets.remote_write is None:
+        return {}
+    proxy = RemoteWriteProxySettings()
+    return {
+        SITE_PATH: render_server_block(proxy),
+        proxy.certificate: secrets.remote_write.certificate_pem,
+        proxy.key: secrets.remote_write.private_key_pem,
+        proxy.htpasswd: render_htpasswd(secrets.remote_write.password_bcrypt_hash),
+    }
+
+
 def render_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str, str]:
     """Every config file the droplet gets, by absolute path, as plain text (for checks and goldens)."""
     files = {
@@ -236,6 +293,7 @@ def render_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str, 
         ),
         **{f"{DASHBOARDS_DIR}/{name}": text for name, text in render_dashboards().items()},
         **_tenant_files(host, secrets),
+        **_remote_write_files(host, secrets),
     }
     # No service may write to the root disk while the volume is missing.
     for unit in ("prometheus", "prometheus-alertmanager", "grafana-server", "loki"):
@@ -243,7 +301,13 @@ def render_files(host: MonitoringHost, secrets: MonitoringSecrets) -> dict[str, 
     return files
 
 
-_SECRET_FILES = {"/etc/prometheus/alertmanager.yml", "/etc/grafana/grafana.ini", GRAFANA_PASSWORD_FILE}
+_SECRET_FILES = {
+    "/etc/prometheus/alertmanager.yml",
+    "/etc/grafana/grafana.ini",
+    GRAFANA_PASSWORD_FILE,
+    RemoteWriteProxySettings().key,
+    RemoteWriteProxySettings().htpasswd,
+}
 
 
 def render_user_data(host: MonitoringHost, secrets: MonitoringSecrets) -> str:

@@ -9,9 +9,11 @@ Pure renderers: from the validated tenant entries (stack_config/tenants.py) to
   filters by tag or folder;
 * which secret config key holds each tenant's own alert webhook (catalog ``alertReceiver``).
 
-Only ``target: digitalocean`` tenants: their pods are scraped by the DOKS agent that remote-writes to this
-host. ``target: aws`` tenants run on EKS, whose metrics never reach the droplet; loading their rules here
-would give alerts that can never fire (and a false sense of coverage).
+Only tenants whose metrics reach this host (``monitored_targets``): ``target: digitalocean`` tenants always (the
+DOKS agent remote-writes over the VPC), ``target: aws`` tenants only on stacks that run the EKS metrics agent
+(components/eks_metrics_agent.py: remote write over the internet, TLS + basic auth; the caller passes
+``WITH_EKS``). Loading a tenant whose metrics never arrive would give alerts that can never fire (and a false
+sense of coverage), so the default is the DigitalOcean tenants only.
 
 Scoping: every selector of every catalog expression (alerts and panels) writes the matcher
 ``namespace="$namespace"``, which the renderer fills with the tenant's namespace (``<tenant>-<environment>``).
@@ -30,7 +32,7 @@ alerts in observability/rules.py watch the shared cluster).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +41,11 @@ import yaml
 from stack_config.tenants import NAMESPACE_PLACEHOLDER, TenantEntry, TenantSpec
 
 MONITORED_TARGET = "digitalocean"
-"""Tenants of this target are scraped into the monitoring host."""
+"""Tenants of this target are always scraped into the monitoring host (the DOKS agent)."""
+DIGITALOCEAN_ONLY: frozenset[str] = frozenset({MONITORED_TARGET})
+"""``monitored_targets`` of a stack without the EKS metrics agent."""
+WITH_EKS: frozenset[str] = frozenset({MONITORED_TARGET, "aws"})
+"""``monitored_targets`` of a stack whose EKS metrics agent remote-writes the aws tenants' series here."""
 TENANT_LABEL = "tenant"
 TENANT_DASHBOARDS_DIR = "/var/lib/grafana-dashboards-tenants"
 """One directory per tenant (its name is the Grafana folder). A sibling of the platform's DASHBOARDS_DIR, not
@@ -131,32 +137,39 @@ def render_dashboards(spec: TenantSpec, namespace: str) -> dict[str, str]:
     return dashboards
 
 
-def _monitored(entries: Iterable[TenantEntry]) -> list[TenantEntry]:
-    return [e for e in entries if e.tenant.target == MONITORED_TARGET]
+def _monitored(entries: Iterable[TenantEntry], monitored_targets: Collection[str]) -> list[TenantEntry]:
+    return [e for e in entries if e.tenant.target in monitored_targets]
 
 
-def tenant_rule_groups(entries: Iterable[TenantEntry], environment: str) -> tuple[TenantRuleGroup, ...]:
-    """One rule file per monitored tenant with alerts, in the stack's order."""
+def tenant_rule_groups(
+    entries: Iterable[TenantEntry], environment: str, monitored_targets: Collection[str] = DIGITALOCEAN_ONLY
+) -> tuple[TenantRuleGroup, ...]:
+    """One rule file per monitored tenant with alerts, in the stack's order. ``monitored_targets``: the tenant
+    targets whose metrics reach the host (default: DigitalOcean only; ``WITH_EKS`` with the EKS agent)."""
     return tuple(
         TenantRuleGroup(e.name, render_alert_rules(e.tenant, e.namespace(environment)))
-        for e in _monitored(entries)
+        for e in _monitored(entries, monitored_targets)
         if e.tenant.alerts
     )
 
 
-def tenant_dashboards(entries: Iterable[TenantEntry], environment: str) -> tuple[TenantDashboard, ...]:
-    """Every monitored tenant's dashboards, in the stack's order."""
+def tenant_dashboards(
+    entries: Iterable[TenantEntry], environment: str, monitored_targets: Collection[str] = DIGITALOCEAN_ONLY
+) -> tuple[TenantDashboard, ...]:
+    """Every monitored tenant's dashboards, in the stack's order (``monitored_targets`` as above)."""
     return tuple(
         TenantDashboard(e.name, uid, text)
-        for e in _monitored(entries)
+        for e in _monitored(entries, monitored_targets)
         for uid, text in render_dashboards(e.tenant, e.namespace(environment)).items()
     )
 
 
-def tenant_receiver_secrets(entries: Iterable[TenantEntry]) -> dict[str, str]:
+def tenant_receiver_secrets(
+    entries: Iterable[TenantEntry], monitored_targets: Collection[str] = DIGITALOCEAN_ONLY
+) -> dict[str, str]:
     """Tenant -> secret config key of its own alert webhook, for monitored tenants that declare one."""
     return {
         e.name: e.tenant.alert_receiver.webhook_secret
-        for e in _monitored(entries)
+        for e in _monitored(entries, monitored_targets)
         if e.tenant.alert_receiver is not None
     }

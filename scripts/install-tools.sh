@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the independent offline checkers the test suite calls as subprocesses:
 #   - Debian: promtool/amtool (prometheus, prometheus-alertmanager), cloud-init (schema), PostgreSQL
-#     server (backup/restore round-trip test);
+#     server (backup/restore round-trip test), nginx (the remote-write endpoint);
 #   - checkov in its own virtualenv: it pins an old `packaging` that would downgrade ours;
 #   - shellcheck (Debian), graphviz (make diagram), the npm IAM simulator (tools/iam-simulate).
 # The real Pulumi engine (CLI + Python language host) is built by scripts/build-engine.sh.
@@ -19,6 +19,9 @@ command -v cloud-init >/dev/null || need+=(cloud-init)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v dot >/dev/null || need+=(graphviz)  # make diagram: SVG of the architecture (diagram/)
 command -v shellcheck >/dev/null || need+=(shellcheck)  # make shellcheck: every shell script of the repo
+# The monitoring droplet's remote-write proxy, served for real (tests/observability/test_remote_write_proxy.py).
+# Debian puts it in /usr/sbin, which a non-root PATH may lack.
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-tools: apt-get install ${need[*]}"
   $SUDO apt-get update -qq

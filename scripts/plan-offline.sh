@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STACK="${1:-staging}"
 bash scripts/build-engine.sh
-exec .venv/bin/python -m tests.engine.plan "$STACK"
+# Further arguments (e.g. --with-aws: EKS and the AWS tenant on) go to tests/engine/plan.py.
+exec .venv/bin/python -m tests.engine.plan "$STACK" "${@:2}"

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from guardrails import EKS_MAX_POOL_CPU, EKS_MAX_TOTAL_CPU, EKS_MIN_KUBERNETES_MINOR, per_environment
 
+from .apps import Service
 from .backup import AWS_REGIONS
 from .base import StrictModel
 from .infra import _DNS_LABEL, _LABEL_KEY, _LABEL_VALUE, KUBERNETES_MINORS, _private_network, environment_of
@@ -240,6 +241,19 @@ class AwsTenantData(StrictModel):
         default_factory=dict,
         description="service -> bucket -> access, for the services' Pod Identity roles. Default: no service "
         "reaches a bucket.",
+    )
+    queue_senders: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="queue -> services that may send to it (sqs:SendMessage in their Pod Identity roles). A queue "
+        "is one the catalog's autoscaling.queue names; its consumer gets receive/delete without being listed here. "
+        "Default: nobody sends.",
+    )
+    queue_visibility_timeout_seconds: int = Field(
+        default=900,
+        ge=30,
+        le=43200,
+        description="How long a received queue message stays hidden from other consumers: longer than one unit of "
+        "work (a transcription), or it is processed twice. SQS allows up to 43200 (12 h). Default: 900 (15 min).",
     )
 
     @field_validator("postgres_instance_class")
@@ -577,6 +591,37 @@ def aws_tenant_problems(eks: EksConfig, aws_tenants: list[str]) -> list[str]:
     stray = sorted(set(eks.tenant_data) - set(aws_tenants))
     if stray:
         problems.append(f"eks.tenantData lists {stray}, which are not `target: aws` tenants of this stack")
+    return problems
+
+
+def catalog_queues(services: Mapping[str, Service]) -> dict[str, list[str]]:
+    """Each queue a catalog's ``autoscaling.queue`` names -> the services that consume it (on AWS: one SQS
+    queue each, components/aws_tenant.py)."""
+    queues: dict[str, list[str]] = {}
+    for name, service in sorted(services.items()):
+        if service.autoscaling is not None and service.autoscaling.queue is not None:
+            queues.setdefault(service.autoscaling.queue.name, []).append(name)
+    return queues
+
+
+def queue_sender_problems(
+    tenant: str, data: AwsTenantData, queues: Mapping[str, list[str]], services: list[str]
+) -> list[str]:
+    """``eks.tenantData.<tenant>.queueSenders`` against the catalog: ``queues`` maps each queue the catalog's
+    ``autoscaling.queue`` names to its consumers, ``services`` are the catalog's services. All problems at once."""
+    problems = []
+    where = f"eks.tenantData.{tenant}.queueSenders"
+    for queue, senders in sorted(data.queue_senders.items()):
+        if queue not in queues:
+            problems.append(
+                f"{where}.{queue}: no service of the catalog scales on a queue named {queue!r} "
+                f"(queues: {sorted(queues)}); name one of those, or add autoscaling.queue to the consuming service"
+            )
+        unknown = sorted(set(senders) - set(services))
+        if unknown:
+            problems.append(f"{where}.{queue}: {unknown} are not services of the catalog ({sorted(services)})")
+        if len(set(senders)) != len(senders):
+            problems.append(f"{where}.{queue}: list each sender once, not {senders}")
     return problems
 
 

@@ -11,7 +11,7 @@ from .backup import BackupConfig
 from .base import StrictModel
 from .budget import BudgetConfig
 from .edge import AddonsConfig, EdgeConfig
-from .eks import EksConfig, aws_pool_problems, aws_tenant_problems
+from .eks import AwsTenantData, EksConfig, aws_pool_problems, aws_tenant_problems, catalog_queues, queue_sender_problems
 from .infra import (
     REGIONS,
     CacheConfig,
@@ -138,6 +138,11 @@ class StackConfig(StrictModel):
                     for name, service in e.apps.catalog.services.items()
                 },
             )
+            for e in value:
+                if e.tenant.target == "aws":
+                    services = e.apps.catalog.services
+                    data = eks.tenant_data.get(e.name) or AwsTenantData()
+                    problems += queue_sender_problems(e.name, data, catalog_queues(services), sorted(services))
         if problems:
             raise ValueError("; ".join(problems))
         return value

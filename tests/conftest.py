@@ -59,7 +59,9 @@ AWS_TENANT_ENABLED = deep_merge(
                     "bucketAccess": {
                         "api": {"media": {"prefixes": ["transcripts"]}},
                         "transcriber": {"media": {"prefixes": ["audio", "transcripts"], "write": True}},
-                    }
+                    },
+                    # The API accepts an episode and queues it for the transcriber (seed 004's processing queue).
+                    "queueSenders": {"episodes": ["api"]},
                 }
             },
         },

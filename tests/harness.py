@@ -299,6 +299,14 @@ def outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) ->
         }
     if type_token == "digitalocean:index/volume:Volume":
         return {"volumeUrn": f"do:volume:{rid}"}
+    if type_token == "aws:ec2/eip:Eip":
+        # Documentation range (RFC 5737), distinct per zone's EIP.
+        return {"publicIp": f"198.51.100.{int(_fake_id(name)[:4], 16) % 250 + 1}", "allocationId": f"eipalloc-{rid}"}
+    if type_token == "random:index/randomPassword:RandomPassword":
+        # bcrypt_hash as terraform-provider-random makes it (Go's x/crypto/bcrypt: $2a$, cost 10, 53 characters).
+        return {"result": f"mock-password-{_fake_id(name)}", "bcryptHash": "$2a$10$" + (_fake_id(name) * 5)[:53]}
+    if type_token.startswith("tls:index/"):
+        return _tls_outputs(type_token, name)
     if type_token == "digitalocean:index/reservedIp:ReservedIp":
         return {"ipAddress": "203.0.113.40", "reservedIpUrn": "do:reservedip:203.0.113.40"}
     if type_token == "kubernetes:helm.sh/v3:Release":
@@ -361,6 +369,21 @@ def outputs_for(type_token: str, name: str, inputs: dict[str, Any], rid: str) ->
     return {}
 
 
+def _tls_outputs(type_token: str, name: str) -> dict[str, Any]:
+    """pulumi-tls: PEM-shaped stand-ins (the private keys are secret outputs of the real provider)."""
+
+    def pem(kind: str) -> str:
+        return f"-----BEGIN {kind}-----\nMOCK-{_fake_id(name)}\n-----END {kind}-----\n"
+
+    if type_token == "tls:index/privateKey:PrivateKey":
+        return {"privateKeyPem": pem("PRIVATE KEY"), "publicKeyPem": pem("PUBLIC KEY")}
+    if type_token == "tls:index/certRequest:CertRequest":
+        return {"certRequestPem": pem("CERTIFICATE REQUEST")}
+    if type_token in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+        return {"certPem": pem("CERTIFICATE"), "readyForRenewal": False}
+    return {}
+
+
 def _aws_data_outputs(type_token: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any] | None:
     """Computed outputs of the AWS data services (RDS, ElastiCache, security groups, Pod Identity)."""
     region, account = "us-east-1", "123456789012"
@@ -405,6 +428,14 @@ def _aws_data_outputs(type_token: str, name: str, inputs: dict[str, Any], rid: s
         return {"name": inputs.get("name") or f"{name}-{_fake_id(name)[:7]}"}
     if type_token == "aws:ec2/securityGroup:SecurityGroup":
         return {"arn": f"arn:aws:ec2:{region}:{account}:security-group/{rid}"}
+    if type_token == "aws:sqs/queue:Queue":
+        # What SQS makes of name_prefix: the prefix plus a 26-character unique suffix.
+        queue = inputs.get("name") or f"{inputs.get('namePrefix') or name + '-'}{_fake_id(name)[:26]}"
+        return {
+            "name": queue,
+            "arn": f"arn:aws:sqs:{region}:{account}:{queue}",
+            "url": f"https://sqs.{region}.amazonaws.com/{account}/{queue}",
+        }
     if type_token == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
         association = f"a-{_fake_id(name)}"
         return {

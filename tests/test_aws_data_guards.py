@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.harness import Resource
+from tests.harness import Resource, StackRun
 from tests.policies import samples as s
-from tests.policy_adapter import stack_violations, synthetic, violations
+from tests.policy_adapter import mutate, stack_violations, synthetic, violations
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -132,3 +132,85 @@ def test_an_auth_token_counts_as_authentication() -> None:
     assert (
         violations("aws-elasticache-auth", synthetic("aws:elasticache/replicationGroup:ReplicationGroup", props)) == []
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# SQS (issue 15, components/aws_queue.py): each guard clean on seed 004's stack, and fired by one change to it.
+
+QUEUE = "aws:sqs/queue:Queue"
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+SQS_GUARDS = ("aws-sqs-encrypted", "aws-sqs-tls-only", "aws-sqs-dead-letter")
+
+
+def _sqs(run: StackRun) -> list[Resource]:
+    return [r for r in run.resources if r.type.startswith("aws:sqs/")]
+
+
+def _work_queue(records: list[Resource]) -> int:
+    (index,) = [i for i, r in enumerate(records) if r.type == QUEUE and r.name.endswith("-queue")]
+    return index
+
+
+def _sqs_fired(guard: str, records: list[Resource], preview: bool = False) -> list[str]:
+    return [message for message, _ in stack_violations(guard, records, preview=preview)]
+
+
+def test_the_stacks_queues_pass_every_sqs_guard(production_aws: StackRun) -> None:
+    records = _sqs(production_aws)
+    assert len([r for r in records if r.type == QUEUE]) == 2
+    for guard in SQS_GUARDS:
+        assert _sqs_fired(guard, records) == [], guard
+        assert _sqs_fired(guard, records, preview=True) == [], guard
+
+
+def test_a_queue_without_encryption_fires(production_aws: StackRun) -> None:
+    records = _sqs(production_aws)
+    i = _work_queue(records)
+    records[i] = mutate(records[i], inputs=s.patched(records[i].inputs, "sqsManagedSseEnabled", False))
+    assert _sqs_fired("aws-sqs-encrypted", records) == [
+        f"queue {records[i].name!r}: neither sqsManagedSseEnabled nor kmsMasterKeyId: messages sit unencrypted."
+    ]
+    # A customer key counts as encryption too.
+    records[i] = mutate(records[i], inputs=s.patched(records[i].inputs, "kmsMasterKeyId", "alias/queues"))
+    assert _sqs_fired("aws-sqs-encrypted", records) == []
+
+
+def test_a_queue_without_its_tls_policy_fires(production_aws: StackRun) -> None:
+    records = _sqs(production_aws)
+    work = records[_work_queue(records)]
+    url = work.outputs["url"]
+    without = [r for r in records if not (r.type == QUEUE_POLICY and r.inputs["queueUrl"] == url)]
+    assert _sqs_fired("aws-sqs-tls-only", without) == [
+        f"queue {work.name!r}: no policy denies plain-HTTP requests (aws:SecureTransport false)."
+    ]
+
+
+def test_a_tls_policy_conditioned_on_the_wrong_value_fires(production_aws: StackRun) -> None:
+    records = _sqs(production_aws)
+    url = records[_work_queue(records)].outputs["url"]
+    (i,) = [i for i, r in enumerate(records) if r.type == QUEUE_POLICY and r.inputs["queueUrl"] == url]
+    document = json.loads(records[i].inputs["policy"])
+    document["Statement"][0]["Condition"] = {"Bool": {"aws:SecureTransport": "true"}}
+    records[i] = mutate(records[i], inputs=s.patched(records[i].inputs, "policy", json.dumps(document)))
+    assert len(_sqs_fired("aws-sqs-tls-only", records)) == 1
+
+
+def test_a_work_queue_without_a_dead_letter_queue_fires_and_the_dead_letter_queue_needs_none(
+    production_aws: StackRun,
+) -> None:
+    records = _sqs(production_aws)
+    i = _work_queue(records)
+    records[i] = mutate(records[i], inputs=s.patched(records[i].inputs, "redrivePolicy", s.DELETE))
+    # Only the work queue: the DLQ is still known as one by the redrive-allow policy that targets it.
+    assert _sqs_fired("aws-sqs-dead-letter", records) == [
+        f"queue {records[i].name!r} has no redrivePolicy: failing messages are retried forever."
+    ]
+
+
+def test_a_lone_queue_without_redrive_fires_and_unknowns_are_not_judged() -> None:
+    lone = synthetic(QUEUE, {"sqsManagedSseEnabled": True, "arn": "arn:aws:sqs:us-east-1:1:q", "url": "u"}, name="q")
+    assert _sqs_fired("aws-sqs-dead-letter", [lone]) != []
+    assert _sqs_fired("aws-sqs-tls-only", [lone]) != []
+    unknown = synthetic(QUEUE, {"sqsManagedSseEnabled": s.UNKNOWN, "redrivePolicy": s.UNKNOWN, "policy": s.UNKNOWN})
+    for guard in SQS_GUARDS:
+        assert _sqs_fired(guard, [unknown]) == [], guard

@@ -119,9 +119,20 @@ def test_each_service_account_gets_exactly_its_grants(production: StackRun) -> N
         statements = json.loads(policy.inputs["policy"])["Statement"]
         actions[service] = sorted({a for s in statements for a in s["Action"]})
     assert actions["api"] == sorted(
-        ["elasticache:Connect", "kms:Decrypt", "s3:GetObject", "s3:ListBucket", "secretsmanager:GetSecretValue"]
+        [
+            "elasticache:Connect",
+            "kms:Decrypt",
+            "s3:GetObject",
+            "s3:ListBucket",
+            "secretsmanager:GetSecretValue",
+            # eks.tenantData.podcast-summariser.queueSenders: the API queues episodes for the transcriber.
+            "sqs:GetQueueAttributes",
+            "sqs:SendMessage",
+        ]
     )
     assert "elasticache:Connect" not in actions["transcriber"]
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= set(actions["transcriber"])
+    assert "sqs:SendMessage" not in actions["transcriber"]
     assert "s3:PutObject" in actions["transcriber"]
     assert not any(a.startswith("s3:") for a in actions["summariser"])
 

@@ -106,16 +106,20 @@ def test_the_workloads_run_on_the_eks_provider_and_nothing_else_does(production_
     # The DigitalOcean side stays on its own cluster.
     elsewhere = [r for r in production_aws.resources if r.type.startswith("kubernetes:") and r.custom]
     on_eks = {r.urn for r in elsewhere if r.provider.startswith(eks_provider + "::")}
-    # Besides the tenant: the NodePools, the access RBAC and EksAddons (metrics-server, KEDA, the edge).
+    # Besides the tenant: the NodePools, the access RBAC, EksAddons (metrics-server, KEDA, the edge) and the
+    # metrics agent (components/eks_metrics_agent.py).
     addons = production_aws.one("platform:eks:EksAddons").urn
     under_addons = {r.urn for r in elsewhere if production_aws.is_descendant(r, addons)}
     assert under_addons
+    agent = production_aws.one("platform:monitoring:EksMetricsAgent").urn
+    under_agent = {r.urn for r in elsewhere if production_aws.is_descendant(r, agent)}
     assert (
         on_eks
         == {r.urn for r in objects}
         | {r.urn for r in production_aws.of_type("kubernetes:karpenter.sh/v1:NodePool")}
         | {r.urn for r in elsewhere if r.type.startswith("kubernetes:rbac")}
         | under_addons
+        | under_agent
     )
 
 
@@ -138,9 +142,12 @@ def test_pod_identity_associations_name_the_workloads_service_accounts(productio
         (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"])
         for r in ours(production_aws, "kubernetes:core/v1:ServiceAccount")
     }
-    # Every service of the seed needs AWS (database, cache or bucket), so every one has its role.
-    assert associations == accounts == service_accounts
-    assert len(associations) == 3
+    # Every service of the seed needs AWS (database, cache or bucket), so every one has its role; beside them only
+    # KEDA's operator has one (it reads the SQS queue's length: components/eks_addons.py).
+    keda = ("keda", "keda-operator")
+    assert keda in associations
+    assert associations - {keda} == accounts == service_accounts
+    assert len(associations) == 4
 
 
 def test_the_workloads_wait_for_their_roles(production_aws: StackRun) -> None:
@@ -148,7 +155,11 @@ def test_the_workloads_wait_for_their_roles(production_aws: StackRun) -> None:
         "platform:application:Application", "niche-discovery-production-podcast-summariser-eks-app"
     )
     # A dependency on a component is recorded as one on everything inside it: the associations included.
-    associations = {r.urn for r in production_aws.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")}
+    associations = {
+        r.urn
+        for r in production_aws.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if r.inputs["namespace"] != "keda"
+    }
     assert len(associations) == 3
     assert associations <= set(application.dependencies)
 
@@ -191,12 +202,15 @@ def test_the_api_scales_3_to_20_on_cpu(production_aws: StackRun) -> None:
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 20)
     cpu = [m for m in hpa["metrics"] if m["resource"]["name"] == "cpu"]
     assert cpu[0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
-    assert not [r for r in ours(production_aws) if r.type.startswith("kubernetes:keda.sh")]
+    # KEDA only for the queue-driven transcriber (tests/test_aws_queue.py), nothing of the broker's.
+    keda = {r.inputs["metadata"]["name"] for r in ours(production_aws) if r.type.startswith("kubernetes:keda.sh")}
+    assert keda == {"transcriber", "aws-pod-identity"}
 
 
 def test_the_quota_admits_the_gpu_ceiling_and_no_more(production_aws: StackRun) -> None:
     hard = named(production_aws, "kubernetes:core/v1:ResourceQuota", "compute").inputs["spec"]["hard"]
-    assert hard["requests.nvidia.com/gpu"] == "3"  # two transcribers + one rollout surge pod (25 %, rounded up)
+    # Three transcribers at the ceiling + one rollout surge pod (25 %, rounded up): the gpu pool's gpuLimit.
+    assert hard["requests.nvidia.com/gpu"] == "4" == str(GPU_POOL["gpuLimit"])
 
 
 def test_egress_reaches_rds_elasticache_and_the_pod_identity_agent_only(production_aws: StackRun) -> None:
@@ -247,7 +261,9 @@ def test_the_config_says_where_everything_is_and_holds_no_credential(production_
     assert data["CACHE_AUTH"] == "iam" and data["CACHE_TLS"] == "true" and data["CACHE_USER"]
     assert data["DATABASE_SSLMODE"] == "verify-full" and data["DATABASE_PORT"] == "5432"
     assert data["DATABASE_LOGIN_ARN"].startswith("arn:aws:secretsmanager:")
-    assert data["ENVIRONMENT"] == "production" and data["NODE_ENV"] == "production"
+    assert data["ENVIRONMENT"] == "production"
+    # A build mode in the image, not catalog config: "production" in it was refused on staging (catalog comment).
+    assert "NODE_ENV" not in data
     for key, value in data.items():
         assert not names_credential(key), key
         assert credential_shape(value) is None, key
@@ -456,7 +472,9 @@ def _aws_args(**changes: Any) -> ApplicationArgs:
         "ingress_controller": None,
         "postgres_ca": rds_ca_bundle(),
         "cache_ca": SystemTrustStore(),
-        "keda_installed": False,
+        "keda_installed": True,
+        "queue_urls": {"episodes": "https://sqs.us-east-1.amazonaws.com/123456789012/psm-episodes"},
+        "queue_region": "us-east-1",
     }
     return ApplicationArgs(**{**base, **changes})
 
@@ -488,13 +506,17 @@ def test_what_the_aws_target_cannot_give_is_refused_all_at_once() -> None:
         node_pools={},
         service_egress={"ghost": [POD_IDENTITY_AGENT]},
         platform_config={"CACHE_HOST": "h"},
+        keda_installed=False,
+        queue_region=None,
     )
     problems = application_problems(bad, services)
     assert problems == [
         "['transcriber'] scale with KEDA (queue or requestsPerSecond), which this cluster does not run: scale them on "
         "cpuPercent/memoryPercent (an HPA) or install KEDA there",
-        "['transcriber'] scale on a queue, which KEDA reads with the broker's password: this cache has none (IAM "
-        "authentication); scale them on cpuPercent/memoryPercent, or give the cache a password user",
+        "['transcriber'] scale on a queue that is neither an SQS queue (queue_urls) nor readable on the broker, "
+        "which KEDA reads with the broker's password and this cache has none (IAM authentication): on AWS pass the "
+        "tenant's queue_urls (AwsTenant.queue_urls), elsewhere give the cache a password user",
+        "queue_urls given without queue_region: pass the queues' AWS region (KEDA's awsRegion)",
         "secrets.REDIS_URL: cache.uri is not produced on this target (no cache_uri); on AWS the pods read "
         "DATABASE_LOGIN_ARN / CACHE_USER from the ConfigMap and authenticate with their Pod Identity role",
         "services.api: egress postgres needs postgres_ca or postgres_cluster_id",

@@ -170,8 +170,9 @@ def on_eks(run: StackRun, resource: Resource) -> bool:
 
 
 def test_keda_and_metrics_server_run_exactly_once_on_the_eks_cluster(production_aws: StackRun) -> None:
+    # The metrics agent (components/eks_metrics_agent.py) is the only release beyond the addons.
     eks_releases = [r.inputs["name"] for r in production_aws.of_type(RELEASE) if on_eks(production_aws, r)]
-    assert sorted(eks_releases) == ["cert-manager", "envoy-gateway", "keda", "metrics-server"]
+    assert sorted(eks_releases) == ["cert-manager", "envoy-gateway", "keda", "metrics-agent", "metrics-server"]
 
 
 def test_the_api_route_attaches_to_the_eks_gateway(production_aws: StackRun) -> None:

@@ -36,15 +36,14 @@ EKS_INVENTORY = {
 
 
 def eks_box(run: StackRun) -> list[str]:
-    """The cluster and what runs on it beyond Auto Mode (EksAddons: metrics-server and KEDA, no edge without
-    an aws tenant)."""
-    component = run.one(COMPONENT)
-    addons = run.one("platform:eks:EksAddons")
+    """Everything under AwsPlatform (the cluster; EksAddons: metrics-server and KEDA, no edge without an aws
+    tenant; the metrics agent with the droplet's second firewall) and the droplet's public remote-write endpoint
+    material (private CA, server certificate, password: tls and random resources)."""
+    aws = run.one("platform:aws:AwsPlatform")
     return [
-        component.urn,
-        *(r.urn for r in run.children_of(component)),
-        addons.urn,
-        *(r.urn for r in run.resources if run.is_descendant(r, addons.urn)),
+        aws.urn,
+        *(r.urn for r in run.resources if run.is_descendant(r, aws.urn)),
+        *(r.urn for r in run.resources if r.type.startswith(("tls:", "random:"))),
     ]
 
 

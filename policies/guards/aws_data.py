@@ -1,4 +1,4 @@
-"""AWS data-service guards (issue 15): RDS, ElastiCache, Pod Identity roles and GPU NodePools.
+"""AWS data-service guards (issue 15): RDS, ElastiCache, SQS queues, Pod Identity roles and GPU NodePools.
 
 As in aws_eks.py, an unset input is read as the AWS default it stands for (RDS: unencrypted, one-day or
 no backups; ElastiCache: no TLS, no auth) and only an unknown value (a preview) as "cannot judge yet".
@@ -24,6 +24,9 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+QUEUE = "aws:sqs/queue:Queue"
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+REDRIVE_ALLOW = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 GPU_LIMIT = "nvidia.com/gpu"
 GPU_REQUIREMENT_KEYS = frozenset(
@@ -325,6 +328,140 @@ def pod_identity_least_privilege(
                 yield f"Pod Identity role {role.name!r}: wildcards in its policy ({', '.join(found)}).", side.urn
 
 
+# ------------------------------------------------------------------------------------------------
+# SQS (components/aws_queue.py). Stack guards: a queue's TLS policy and redrive-allow policy are resources of
+# their own, and whether a queue is a dead-letter queue is said by the other queues' redrive policies.
+
+
+def _json(value: Any) -> Any:
+    """A policy attribute as a document (the provider takes JSON strings); None when absent or not JSON."""
+    if value is None or is_unknown(value):
+        return value
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _queue_ref(side: StackResource, queue: StackResource) -> bool | None:
+    """Whether ``side`` (a QueuePolicy, RedriveAllowPolicy) is about ``queue``: its queueUrl is the queue's URL (or
+    id, which is the URL); None when the URL is unknown (a preview) and ``side`` depends on the queue."""
+    url = side.props.get("queueUrl")
+    own = {v for v in (queue.props.get("url"), queue.props.get("id")) if isinstance(v, str) and not is_unknown(v)}
+    if isinstance(url, str) and not is_unknown(url) and own:
+        return url in own
+    return None if side.depends_on(queue) else False
+
+
+def _denies_plain_http(document: Any) -> bool:
+    """A Deny of every SQS action to everyone when ``aws:SecureTransport`` is false (components/aws_queue.py)."""
+    for statement in _many(dig(document, "Statement")):
+        if dig(statement, "Effect") != "Deny":
+            continue
+        principal = dig(statement, "Principal")
+        everyone = principal == "*" or "*" in _many(dig(principal, "AWS"))
+        actions = {a for a in _many(dig(statement, "Action")) if isinstance(a, str)}
+        condition = dig(statement, "Condition", "Bool") or {}
+        secure = {str(k).lower(): v for k, v in condition.items()} if isinstance(condition, dict) else {}
+        if everyone and actions & {"sqs:*", "*"} and str(secure.get("aws:securetransport", "")).lower() == "false":
+            return True
+    return False
+
+
+def _queues(resources: list[StackResource]) -> list[StackResource]:
+    return [r for r in resources if r.type == QUEUE]
+
+
+@stack_guard(
+    "aws-sqs-encrypted",
+    description="SQS queues encrypt messages at rest (SSE-SQS or a KMS key).",
+    severity=Severity.HIGH,
+    remediation="Set sqs_managed_sse_enabled=True (AwsQueue does) or kms_master_key_id to a key the producers may "
+    "GenerateDataKey and the consumers Decrypt with.",
+    group=GROUP,
+)
+def sqs_encrypted(resources: list[StackResource], cfg: Mapping[str, Any]) -> Iterable[tuple[str, str | None]]:
+    for queue in _queues(resources):
+        managed, key = queue.props.get("sqsManagedSseEnabled"), queue.props.get("kmsMasterKeyId")
+        if is_unknown(managed) or is_unknown(key):
+            continue
+        # Unset is judged as off: whether SQS turns SSE-SQS on by itself depends on how the queue was created.
+        if truthy(managed) is not True and not key:
+            message = (
+                f"queue {queue.name!r}: neither sqsManagedSseEnabled nor kmsMasterKeyId: messages sit unencrypted."
+            )
+            yield message, queue.urn
+
+
+@stack_guard(
+    "aws-sqs-tls-only",
+    description="Every SQS queue has a policy that denies requests over plain HTTP (aws:SecureTransport false).",
+    severity=Severity.HIGH,
+    remediation="Attach a QueuePolicy with a Deny of sqs:* to Principal * under Bool aws:SecureTransport = false "
+    "(components/aws_queue.py tls_only_policy). Never condition the Deny on a key requests do not carry.",
+    group=GROUP,
+)
+def sqs_tls_only(resources: list[StackResource], cfg: Mapping[str, Any]) -> Iterable[tuple[str, str | None]]:
+    policies = [r for r in resources if r.type == QUEUE_POLICY]
+    for queue in _queues(resources):
+        documents = [_json(queue.props.get("policy"))]
+        unsure = False
+        for side in policies:
+            attached = _queue_ref(side, queue)
+            if attached is None:
+                unsure = True
+            if attached is not False:
+                documents.append(_json(side.props.get("policy")))
+        if any(is_unknown(d) for d in documents):
+            continue
+        if not any(_denies_plain_http(d) for d in documents if d is not None) and not unsure:
+            yield f"queue {queue.name!r}: no policy denies plain-HTTP requests (aws:SecureTransport false).", queue.urn
+
+
+def _dead_letter_targets(queues: list[StackResource]) -> tuple[set[str], bool]:
+    """ARNs other queues' redrive policies send to, and whether any redrive policy is still unknown."""
+    targets, unknown = set(), False
+    for queue in queues:
+        policy = _json(queue.props.get("redrivePolicy"))
+        target = dig(policy, "deadLetterTargetArn") if policy else None
+        if is_unknown(policy) or is_unknown(target):
+            unknown = True
+        elif isinstance(target, str):
+            targets.add(target)
+    return targets, unknown
+
+
+@stack_guard(
+    "aws-sqs-dead-letter",
+    description="Every SQS work queue sends messages that keep failing to a dead-letter queue.",
+    severity=Severity.MEDIUM,
+    remediation="Set redrive_policy with deadLetterTargetArn and maxReceiveCount (AwsQueue: its DLQ, 5 receives); "
+    "without one a poison message is received forever and holds a worker (and a GPU node) up.",
+    group=GROUP,
+)
+def sqs_dead_letter(resources: list[StackResource], cfg: Mapping[str, Any]) -> Iterable[tuple[str, str | None]]:
+    queues = _queues(resources)
+    targets, unknown_targets = _dead_letter_targets(queues)
+    allows = [r for r in resources if r.type == REDRIVE_ALLOW]
+    for queue in queues:
+        policy = _json(queue.props.get("redrivePolicy"))
+        if is_unknown(policy):
+            continue
+        if policy and dig(policy, "deadLetterTargetArn"):
+            continue
+        arn = queue.props.get("arn")
+        if isinstance(arn, str) and not is_unknown(arn) and arn in targets:
+            continue  # a dead-letter queue itself
+        allowed = [_queue_ref(side, queue) for side in allows]
+        if True in allowed:
+            continue  # takes redrives (RedriveAllowPolicy): a dead-letter queue
+        if unknown_targets or is_unknown(arn) or None in allowed:
+            continue
+        yield f"queue {queue.name!r} has no redrivePolicy: failing messages are retried forever.", queue.urn
+
+
 GUARDS = [
     rds_encrypted,
     rds_not_public,
@@ -336,4 +473,7 @@ GUARDS = [
     elasticache_multi_az,
     gpu_pool_bounded,
     pod_identity_least_privilege,
+    sqs_encrypted,
+    sqs_tls_only,
+    sqs_dead_letter,
 ]

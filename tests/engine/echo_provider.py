@@ -1,7 +1,7 @@
 """An echo resource provider for the real Pulumi engine: `pulumi-resource-<package>` without a cloud.
 
 The CLI starts it like any provider plugin (tests/engine/bin/ puts it on PATH as an ambient plugin
-for each of digitalocean, kubernetes, aws and random) and talks the gRPC ResourceProvider protocol
+for each of digitalocean, kubernetes, aws, random and tls) and talks the gRPC ResourceProvider protocol
 of the Python SDK to it. It implements that protocol faithfully and the cloud not at all:
 
 * Check returns the inputs; CheckConfig likewise.
@@ -12,7 +12,9 @@ of the Python SDK to it. It implements that protocol faithfully and the cloud no
   ``outputs_for``, shared with the in-process mocks); sensitive outputs come back as secrets, as
   bridged providers return them. A preview Create returns only the inputs: computed outputs are
   unknown, as on a first real preview.
-* Read returns the state it is given (so refresh finds no drift), Delete succeeds.
+* Read returns the state it is given (so refresh finds no drift); a lookup (``Resource.get``, no
+  state, only an id) returns the outputs the mocks give a read (tests/harness.py ``outputs_for`` with
+  no inputs). Delete succeeds.
 * Invoke answers the data sources the program calls (tests/harness.py ``INVOKES``).
 
 Every call is appended, one JSON line each, to ``$ECHO_PROVIDER_LOG`` when that is set, so a test
@@ -71,7 +73,23 @@ ID_IS_OUTPUT: dict[str, str] = {
 }
 """Types whose provider id is the value of one of their outputs."""
 
-SENSITIVE = frozenset({"password", "uri", "privateUri", "kubeConfigs", "secret", "token", "sesSmtpPasswordV4"})
+SENSITIVE = frozenset(
+    {
+        "password",
+        "uri",
+        "privateUri",
+        "kubeConfigs",
+        "secret",
+        "token",
+        "sesSmtpPasswordV4",
+        # pulumi-random and pulumi-tls
+        "result",
+        "bcryptHash",
+        "privateKeyPem",
+        "privateKeyPemPkcs8",
+        "privateKeyOpenssh",
+    }
+)
 """Outputs the real providers return as secrets."""
 
 
@@ -150,6 +168,15 @@ def creation_id(type_token: str, name: str, inputs: dict[str, Any]) -> str:
     return f"{base}-{digest[:6]}"
 
 
+def lookup_identity(type_token: str, rid: str) -> dict[str, Any]:
+    """What identifies a looked-up object in its outputs: a Kubernetes object's id is
+    ``<namespace>/<name>`` (or ``<name>`` when cluster-scoped), and the live object carries both."""
+    if not type_token.startswith("kubernetes:"):
+        return {}
+    namespace, _, name = rid.rpartition("/")
+    return {"metadata": {"name": name, **({"namespace": namespace} if namespace else {})}}
+
+
 def _name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
@@ -224,8 +251,24 @@ class EchoProvider(provider_pb2_grpc.ResourceProviderServicer):
         return provider_pb2.CreateResponse(id=rid, properties=to_struct({**inputs, **outputs}))
 
     def Read(self, request: Any, context: Any) -> Any:
-        _log("Read", urn=request.urn)
-        return provider_pb2.ReadResponse(id=request.id, properties=request.properties, inputs=request.inputs)
+        state = to_dict(request.properties)
+        _log("Read", urn=request.urn, lookup=not state)
+        if state:
+            # A refresh: what is in state is what the echo "cloud" has, so nothing drifts.
+            return provider_pb2.ReadResponse(id=request.id, properties=request.properties, inputs=request.inputs)
+        if not request.id:
+            # No id: the engine reports the resource as not found, as it does for a real provider.
+            return provider_pb2.ReadResponse()
+        # A lookup (`Resource.get(name, id)`): the engine knows only the id, so the provider answers
+        # with the live object's outputs. Those are the outputs the in-process mocks give a read (no
+        # inputs: e.g. the Envoy proxies' Service with its NLB hostname), derived from the name, so
+        # every run reads the same object and nothing that depends on it churns. No inputs come
+        # back: the program declared none, and the engine diffs nothing for a read resource.
+        outputs = {
+            **lookup_identity(request.type, request.id),
+            **computed(request.type, _name(request.urn), {}, request.id),
+        }
+        return provider_pb2.ReadResponse(id=request.id, properties=to_struct(outputs))
 
     def Update(self, request: Any, context: Any) -> Any:
         news = to_dict(request.news)

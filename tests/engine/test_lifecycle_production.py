@@ -1,4 +1,9 @@
-"""Production through the real Pulumi CLI: the whole lifecycle; destroy is refused by protection."""
+"""Production through the real Pulumi CLI: the whole lifecycle; destroy is refused by protection.
+
+The workspace enables EKS and seed 004's AWS tenant beside the three DigitalOcean tenants (the committed
+stack file leaves EKS off): one lifecycle proves both clouds' sides of the stack, at the cost of the AWS
+resources rather than of a second whole lifecycle (tests/engine/lifecycle.py ``with_aws_tenant``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine.lifecycle import Lifecycle, provider_log, timed, workspace_for
+from tests.engine.lifecycle import RDS, REPLICATION_GROUP, AwsTenantLifecycle, provider_log, timed, workspace_for
 from tests.engine.workspace import Workspace
 
 pytestmark = pytest.mark.engine
@@ -15,10 +20,10 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    yield from workspace_for("production", tmp_path_factory)
+    yield from workspace_for("production", tmp_path_factory, aws_tenant=True)
 
 
-class TestProduction(Lifecycle):
+class TestProduction(AwsTenantLifecycle):
     stack = "production"
 
     def test_droplet_replacement_detaches_the_volume_before_attaching_it_again(
@@ -58,5 +63,5 @@ class TestProduction(Lifecycle):
         assert "protected" in result.output, result.output[-3000:]
         # Nothing stateful went: the databases and the volume are all still in state.
         urns = ws.pulumi("stack", "--stack", "production", "--show-urns").check().output
-        for kind in ("DatabaseCluster", "Volume", "KubernetesCluster"):
+        for kind in ("DatabaseCluster", "Volume", "KubernetesCluster", RDS, REPLICATION_GROUP):
             assert kind in urns, f"{kind} was destroyed"

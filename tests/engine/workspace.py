@@ -12,6 +12,7 @@ plugin downloads switched off.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.harness import PROJECT, deep_merge
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_DIR = ROOT / "build" / "engine"
@@ -135,6 +141,25 @@ class Workspace:
             list(argv), cwd=self.path, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
         )
         return Result(argv, proc.returncode, proc.stdout, proc.stderr)
+
+    def override_config(
+        self, stack: str, config: Mapping[str, Any], policy_config: Mapping[str, Any] | None = None
+    ) -> None:
+        """Deep-merge ``config`` (keys without the ``platform:`` prefix, as tests/harness.py ``run_main``
+        takes them; None deletes a key) into the copy's ``Pulumi.<stack>.yaml``, and ``policy_config`` into
+        its ``policies/config/<stack>.json``: a stack variant (e.g. the AWS tenant enabled) as an operator
+        would write it, without touching the committed files. Call before ``init_stack``."""
+        stack_file = self.path / f"Pulumi.{stack}.yaml"
+        document = yaml.safe_load(stack_file.read_text()) or {}
+        current = document.get("config") or {}
+        ours = {k.removeprefix(f"{PROJECT}:"): v for k, v in current.items() if k.startswith(f"{PROJECT}:")}
+        others = {k: v for k, v in current.items() if not k.startswith(f"{PROJECT}:")}
+        document["config"] = {**others, **{f"{PROJECT}:{k}": v for k, v in deep_merge(ours, config).items()}}
+        stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+        if policy_config:
+            pack_file = self.path / "policies" / "config" / f"{stack}.json"
+            merged = deep_merge(json.loads(pack_file.read_text()), policy_config)
+            pack_file.write_text(json.dumps(merged, indent=2) + "\n")
 
     def init_stack(self, stack: str, secrets: Mapping[str, str]) -> None:
         """`pulumi stack init` on the committed stack file, then the secrets, encrypted, as an operator sets them."""

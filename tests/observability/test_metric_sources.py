@@ -32,7 +32,7 @@ from observability.grafana import DASHBOARDS
 from observability.inventory import INVENTORY, Exporter, Matcher, Selector, missing_source
 from observability.prometheus import render_prometheus_config
 from observability.rules import GROUPS, RECORDING_RULES, Rule
-from observability.tenants import MONITORED_TARGET, tenant_dashboards, tenant_rule_groups
+from observability.tenants import WITH_EKS, tenant_dashboards, tenant_rule_groups
 from stack_config.tenants import TenantEntry
 from tests.harness import ROOT
 from tests.observability.support import AGENT, HOST
@@ -194,7 +194,8 @@ TENANT_GAPS = {
 
 
 def tenant_entries(environment: str) -> list[TenantEntry]:
-    """Every catalog in tenants/ (so a new tenant is judged too) that the droplet monitors."""
+    """Every catalog in tenants/ (so a new tenant is judged too) that the droplet monitors: with the EKS agent,
+    the aws tenants too (their series carry ``namespace`` exactly as on DOKS)."""
     # Production refuses a cache without a standby (stack_config/tenants.py); the stacks set it.
     scale = {"cache": {"nodeCount": 2}} if environment == "production" else {}
     entries = [
@@ -204,28 +205,33 @@ def tenant_entries(environment: str) -> list[TenantEntry]:
         for path in sorted((ROOT / "tenants").glob("*.yaml"))
         if path.stem != "niche-discovery"  # seed 000: the platform's own rules (queries() above)
     ]
-    return [e for e in entries if e.tenant.target == MONITORED_TARGET]
+    return [e for e in entries if e.tenant.target in WITH_EKS]
 
 
 def tenant_queries(environment: str = "staging") -> dict[str, str]:
     entries = tenant_entries(environment)
     found = {
         f"tenant {g.tenant} alert {r['alert']}": r["expr"]
-        for g in tenant_rule_groups(entries, environment)
+        for g in tenant_rule_groups(entries, environment, WITH_EKS)
         for r in yaml.safe_load(g.text)["groups"][0]["rules"]
     }
-    for d in tenant_dashboards(entries, environment):
+    for d in tenant_dashboards(entries, environment, WITH_EKS):
         for panel in json.loads(d.json)["panels"]:
             for i, target in enumerate(panel["targets"]):
                 found[f"tenant dashboard {d.uid} / {panel['title']} #{i}"] = target["expr"]
     return found
 
 
-def test_the_tenant_checks_cover_the_three_digitalocean_tenants() -> None:
+def test_the_tenant_checks_cover_the_three_digitalocean_tenants_and_the_aws_one() -> None:
     exprs = tenant_queries()
-    assert {where.split()[1] for where in exprs if " alert " in where} == {"video-analysis", "doc-scraper", "rwp"}
-    assert sum(1 for where in exprs if " alert " in where) == 10
-    assert sum(1 for where in exprs if where.startswith("tenant dashboard ")) == 11
+    assert {where.split()[1] for where in exprs if " alert " in where} == {
+        "video-analysis",
+        "doc-scraper",
+        "rwp",
+        "podcast-summariser",
+    }
+    assert sum(1 for where in exprs if " alert " in where) == 14
+    assert sum(1 for where in exprs if where.startswith("tenant dashboard ")) == 14
 
 
 def test_tenant_alerts_and_panels_read_produced_metrics_except_the_pinned_gaps() -> None:

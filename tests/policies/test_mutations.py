@@ -53,6 +53,8 @@ KARPENTER_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 RDS = "aws:rds/instance:Instance"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+SQS_QUEUE = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
 FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect"
 
@@ -569,6 +571,27 @@ MUTANTS = [
         "production",
         set_input(KARPENTER_POOL, "-eks-pool-gpu", ("spec", "limits", "nvidia.com/gpu"), DELETE),
         "eks-gpu-pool-bounded",
+        aws=True,
+    ),
+    Mutant(
+        "sqs-queue-unencrypted",
+        "production",
+        set_input(SQS_QUEUE, "-queue-episodes-queue", "sqsManagedSseEnabled", False),
+        "aws-sqs-encrypted",
+        aws=True,
+    ),
+    Mutant(
+        "sqs-queue-without-tls-policy",
+        "production",
+        remove(SQS_QUEUE_POLICY, "-queue-episodes-queue-tls-only"),
+        "aws-sqs-tls-only",
+        aws=True,
+    ),
+    Mutant(
+        "sqs-queue-without-dead-letter-queue",
+        "production",
+        set_input(SQS_QUEUE, "-queue-episodes-queue", "redrivePolicy", DELETE),
+        "aws-sqs-dead-letter",
         aws=True,
     ),
     # Issue 14: tenants on the shared platform stay isolated.
