@@ -89,6 +89,8 @@ class AwsCache(pulumi.ComponentResource):
     """Its ARN (the ``elasticache:Connect`` resource)."""
     replication_group_arn: pulumi.Output[str]
     """The replication group's ARN (the other ``elasticache:Connect`` resource)."""
+    member_cluster_ids: list[pulumi.Output[str]]
+    """``CacheClusterId`` of each node (``<group>-001``...), from ``member_clusters``: the CloudWatch dimension."""
 
     def __init__(self, name: str, args: AwsCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:aws:Cache", name, None, opts)
@@ -175,6 +177,12 @@ class AwsCache(pulumi.ComponentResource):
         self.user_name = app_user.user_name
         self.user_arn = app_user.arn
         self.replication_group_arn = cache.arn
+        # member_clusters is an unordered set known only after create; its size is num_cache_clusters. Sorted,
+        # so node 1 stays node 1 (ids never change on failover: only which one is primary).
+        self.member_cluster_ids = [
+            cache.member_clusters.apply(lambda ids, i=i: sorted(ids)[i])  # type: ignore[misc]
+            for i in range(2 if args.highly_available else 1)
+        ]
         self.register_outputs(
             {
                 "endpoint": self.endpoint,

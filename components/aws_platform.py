@@ -30,7 +30,9 @@ from stack_config.eks import AwsTenantData
 from stack_config.model import StackConfig
 
 from .application import KARPENTER_POOL_LABEL, Application, ApplicationArgs, SystemTrustStore, rds_ca_bundle
+from .aws_alarms import AwsAlarms, AwsAlarmsArgs
 from .aws_tenant import AWS_CACHE_PORTS, AWS_POSTGRES_PORTS, POD_IDENTITY_AGENT, AwsTenant, AwsTenantArgs
+from .cloud_alerts import AlertThresholds
 from .eks_addons import EksAddons, EksAddonsArgs
 from .eks_cluster import EksCluster, EksClusterArgs, EksNodePoolSpec
 from .eks_metrics_agent import EksMetricsAgent, EksMetricsAgentArgs
@@ -62,6 +64,8 @@ class AwsPlatform(pulumi.ComponentResource):
     """The aws tenants' data side by tenant name."""
     applications: dict[str, Application]
     """The aws tenants' workloads by tenant name."""
+    alarms: AwsAlarms | None
+    """CloudWatch alarms of the tenants' data services and their SNS topic (None without aws tenants)."""
 
     def __init__(self, name: str, args: AwsPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:aws:AwsPlatform", name, None, opts)
@@ -153,6 +157,25 @@ class AwsPlatform(pulumi.ComponentResource):
             for entry in entries
         }
 
+        # CloudWatch alarms on the tenants' RDS, ElastiCache and dead-letter queues, mailed through SNS: the
+        # AWS twin of the DigitalOcean CloudAlerts (components/aws_alarms.py). New here: no root alias.
+        self.alarms = (
+            None
+            if not self.tenants
+            else AwsAlarms(
+                f"{prefix}-aws-alarms",
+                AwsAlarmsArgs(
+                    name_prefix=prefix,
+                    tenants=[t.alarm_targets for _, t in sorted(self.tenants.items())],
+                    thresholds=AlertThresholds(**config.observability.database.model_dump()),
+                    window=config.observability.window,
+                    emails=config.observability.alert_emails,
+                    protect=config.protect,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, providers=[eks.aws_provider]),
+            )
+        )
+
         addons_config = config.addons
         addons = self.addons = EksAddons(
             f"{prefix}-eks-addons",
@@ -216,6 +239,11 @@ class AwsPlatform(pulumi.ComponentResource):
                         routes=application.routes,
                         base_domain=tenant_domain(entry.name, edge_config.base_domain),
                         gateway=addons.gateway,
+                        basic_auth_htpasswd=(
+                            args.secrets.require(entry.tenant.basic_auth_secret)
+                            if entry.tenant.basic_auth_secret is not None
+                            else None
+                        ),
                         depends_on=[application, *addons.edge_resources],
                     ),
                     opts=child(providers=on_kubernetes),

@@ -101,6 +101,10 @@ class AwsPostgres(pulumi.ComponentResource):
     """The database's security group."""
     instance_arn: pulumi.Output[str]
     """ARN of the primary."""
+    instance_identifier: pulumi.Output[str]
+    """``DBInstanceIdentifier`` of the primary (the CloudWatch dimension, components/aws_alarms.py)."""
+    replica_identifier: pulumi.Output[str] | None
+    """``DBInstanceIdentifier`` of the read replica (None without one)."""
 
     def __init__(self, name: str, args: AwsPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:aws:Postgres", name, None, opts)
@@ -181,6 +185,7 @@ class AwsPostgres(pulumi.ComponentResource):
             **common,
         )
         replica_address: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.replica_identifier = None
         if args.highly_available:
             replica = aws.rds.Instance(
                 f"{name}-replica",
@@ -195,6 +200,7 @@ class AwsPostgres(pulumi.ComponentResource):
                 **common,
             )
             replica_address = replica.address
+            self.replica_identifier = replica.identifier
 
         self.address = primary.address
         self.port = primary.port
@@ -204,6 +210,7 @@ class AwsPostgres(pulumi.ComponentResource):
         self.kms_key_arn = key.arn
         self.security_group_id = group.id
         self.instance_arn = primary.arn
+        self.instance_identifier = primary.identifier
         self.register_outputs(
             {
                 "address": self.address,
@@ -213,5 +220,6 @@ class AwsPostgres(pulumi.ComponentResource):
                 "kms_key_arn": self.kms_key_arn,
                 "security_group_id": self.security_group_id,
                 "instance_arn": self.instance_arn,
+                "instance_identifier": self.instance_identifier,
             }
         )

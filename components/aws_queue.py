@@ -131,6 +131,8 @@ class AwsQueue(pulumi.ComponentResource):
     dead_letter_url: pulumi.Output[str]
     """URL of the dead-letter queue (for inspection and redrive)."""
     dead_letter_arn: pulumi.Output[str]
+    dead_letter_name: pulumi.Output[str]
+    """Name of the dead-letter queue (the ``QueueName`` dimension of its CloudWatch alarm)."""
 
     def __init__(self, name: str, args: AwsQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not 0 <= args.visibility_timeout_seconds <= 43200:
@@ -182,6 +184,7 @@ class AwsQueue(pulumi.ComponentResource):
         self.arn = queue.arn
         self.dead_letter_url = dead_letter.url
         self.dead_letter_arn = dead_letter.arn
+        self.dead_letter_name = dead_letter.name
         self.register_outputs(
             {
                 "url": self.url,

@@ -33,6 +33,7 @@ import pulumi
 from stack_config.eks import AwsTenantData, catalog_queues, queue_sender_problems
 from stack_config.tenants import TenantEntry
 
+from .aws_alarms import DatabaseTarget, TenantAlarmTargets
 from .aws_cache import VALKEY_PORT, AwsCache, AwsCacheArgs, connect_statements
 from .aws_media_bucket import AwsMediaBucket, AwsMediaBucketArgs, object_statements
 from .aws_pod_identity import AwsPodIdentity, AwsPodIdentityArgs, secret_read_statements
@@ -123,6 +124,8 @@ class AwsTenant(pulumi.ComponentResource):
     """SQS queue URL by catalog queue name (``autoscaling.queue.name``), for KEDA's triggers."""
     queue_arns: dict[str, pulumi.Output[str]]
     """SQS queue ARN by catalog queue name, for KEDA's own role (components/eks_addons.py)."""
+    alarm_targets: TenantAlarmTargets
+    """Instance ids, cache nodes and dead-letter queues for the stack's CloudWatch alarms (components/aws_alarms.py)."""
     settings: dict[str, pulumi.Input[str]]
     """Non-secret connection settings for the tenant's ConfigMap (issue 15, the workloads' half): where the database
     and cache are, the ARN of the secret with the database credentials (read through the pod's Pod Identity role,
@@ -235,6 +238,19 @@ class AwsTenant(pulumi.ComponentResource):
         self.queue_urls = {key: q.url for key, q in queues.items()}
         self.queue_arns = {key: q.arn for key, q in queues.items()}
         self.settings = _settings(args, postgres, cache, self.bucket_names, self.queue_urls)
+        self.alarm_targets = TenantAlarmTargets(
+            tenant=args.entry.name,
+            database=DatabaseTarget(
+                primary_id=postgres.instance_identifier,
+                instance_class=data.postgres_instance_class,
+                allocated_storage_gib=data.postgres_storage_gib,
+                replica_id=postgres.replica_identifier,
+            )
+            if postgres is not None
+            else None,
+            cache_nodes=cache.member_cluster_ids if cache is not None else (),
+            dead_letter_queues={key: q.dead_letter_name for key, q in queues.items()},
+        )
         self.register_outputs(
             {
                 "namespace": self.namespace,

@@ -278,6 +278,10 @@ class Tenant(pulumi.ComponentResource):
                     routes=self.application.routes,
                     base_domain=tenant_domain(spec.name, args.base_domain),
                     gateway=args.gateway,
+                    # The loader required the key's value when a route uses basic auth (stack_config/tenants.py).
+                    basic_auth_htpasswd=(
+                        args.secret_config(spec.basic_auth_secret) if spec.basic_auth_secret is not None else None
+                    ),
                     depends_on=[self.application, *args.route_dependencies],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),

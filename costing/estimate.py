@@ -112,6 +112,12 @@ FREE_TYPES: dict[str, str] = {
     "aws:sqs/queue:Queue": "billed per request; inside the free tier (1M requests/month) at seed 004's volume",
     "aws:sqs/queuePolicy:QueuePolicy": "queue settings are free",
     "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": "queue settings are free",
+    # SNS bills deliveries, not topics: the first 1,000 e-mails a month are free, and an alarm mails twice per
+    # incident (ALARM, OK). Its KMS key is priced (aws:kms/key:Key); the key policy is a setting of the key.
+    "aws:sns/topic:Topic": "billed per delivery; alarm e-mails stay inside the free 1,000/month",
+    "aws:sns/topicPolicy:TopicPolicy": "topic settings are free",
+    "aws:sns/topicSubscription:TopicSubscription": "free (deliveries are billed on the topic)",
+    "aws:kms/keyPolicy:KeyPolicy": "key settings are free",
 }
 """Types that cost nothing by themselves, with the reason shown in the table."""
 
@@ -807,6 +813,9 @@ RULES: dict[str, Any] = {
     NAT_GATEWAY: _fixed("NAT gateway", "aws.ec2.nat-gateway", "per gateway", "+ $0.045/GB processed (usage)"),
     EIP: _fixed("public IPv4", "aws.ec2.public-ipv4", "per address"),
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _fixed(
+        "CloudWatch alarm", "aws.cloudwatch.alarm", "standard resolution", "the account's first 10 are free"
+    ),
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _elasticache_group,
 }

@@ -118,6 +118,7 @@ PRICES: dict[str, Price] = _rows(
     ),
     Price("aws.rds.gp3", 0.115, "GiB-month (single-AZ; Multi-AZ bills twice)", _AWS, "2025-01", "unverified"),
     Price("aws.secretsmanager.secret", 0.40, "secret-month", _AWS, "2025-01", "likely"),
+    Price("aws.cloudwatch.alarm", 0.10, "standard-resolution alarm-month", _AWS, "2025-01", "likely"),
     *(
         Price(
             f"aws.elasticache.valkey.{node}",

@@ -383,7 +383,9 @@ class Route(StrictModel):
     path: str = Field(default="/", description="Path prefix.")
     service: str = Field(description="Catalog service that serves it.")
     auth: Literal["none", "basic"] = Field(
-        default="none", description="basic: HTTP basic auth from the flowerHtpasswd secret at the ingress."
+        default="none",
+        description="basic: HTTP basic auth at the edge, from the flowerHtpasswd secret for the platform's own apps "
+        "(platform:apps) and from the secret its catalog's basicAuthSecret names for a tenant.",
     )
 
     @field_validator("host")

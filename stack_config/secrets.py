@@ -63,7 +63,8 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("sentryDsn", "Sentry DSN for error reporting.", "Sentry project settings", required=False),
     # Tenant secrets (tenants/*.yaml): a tenant reads only keys prefixed with its own name. Optional here
     # because a stack needs them only when it lists the tenant; __main__ refuses a listed tenant's missing
-    # key before anything is registered (stack_config/tenants.py, required_tenant_secrets).
+    # key before anything is registered (stack_config/tenants.py, required_tenant_secrets). A catalog names
+    # them in secrets (config.<key>), alertReceiver.webhookSecret and basicAuthSecret (htpasswd lines).
     SecretSpec("videoAnalysisJwtSecret", "video-analysis: signing key of its JWTs.", "openssl rand -base64 48", False),
     SecretSpec("videoAnalysisGeminiApiKey", "video-analysis: Google Gemini API key.", "Google AI Studio", False),
     SecretSpec("rwpOpenaiApiKey", "rwp: OpenAI API key of the AI pods.", "platform.openai.com API keys", False),

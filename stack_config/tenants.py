@@ -14,6 +14,7 @@ config, secrets, routes) plus the tenant-level sections this module adds by comp
 * ``alerts``/``dashboards``: the seed's rules and panels, labelled with the tenant;
 * ``alertReceiver``: optional webhook of the tenant's own that receives its alerts (besides the platform's
   receivers); the URL is a secret config key, never catalog text (observability/tenants.py);
+* ``basicAuthSecret``: the secret config key holding the htpasswd lines of its ``auth: basic`` routes;
 * ``backup``: schedule and retention of its off-site dumps under its own prefix.
 
 A stack entry names the catalog and changes only scale (replica ranges, pool sizes, standby nodes)
@@ -47,6 +48,7 @@ TENANT_SECTIONS = (
     "alerts",
     "dashboards",
     "alertReceiver",
+    "basicAuthSecret",
     "backup",
 )
 """Catalog keys that belong to the tenant; every other key is the workload catalog's (stack_config/apps.py)."""
@@ -226,6 +228,13 @@ class TenantSpec(StrictModel):
     alert_receiver: AlertReceiver | None = Field(
         default=None, description="Its own alert webhook. Default: its alerts reach the platform's receivers only."
     )
+    basic_auth_secret: str | None = Field(
+        default=None,
+        description="Secret config key holding the htpasswd lines of its routes with auth: basic, prefixed with the "
+        "tenant (e.g. rwpHtpasswd) and registered in stack_config/secrets.py. Required when a route uses basic auth, "
+        "refused when none does. Only the key is checked here: the value (SHA-1 entries, user:{SHA}..., the only "
+        "hash Envoy Gateway reads) is known and checked at deploy time. Default: none (no basic-auth routes).",
+    )
     backup: TenantBackup | None = Field(default=None, description="Default: no off-site dumps.")
 
     @field_validator("name")
@@ -369,7 +378,9 @@ def _entry_problems(entry: TenantEntry) -> Iterable[str]:
             yield f"secrets.{env_name}: {source} needs a database section"
         if source.startswith("cache.") and tenant.cache is None:
             yield f"secrets.{env_name}: {source} needs a cache section"
-    yield from _receiver_problems(tenant, own_prefix)
+    if tenant.alert_receiver is not None:
+        yield from _own_secret_problems("alertReceiver.webhookSecret", tenant.alert_receiver.webhook_secret, own_prefix)
+    yield from _basic_auth_problems(entry, own_prefix)
     yield from _scope_problems(tenant)
     for service_name, service in sorted(catalog.services.items()):
         if service.autoscaling and service.autoscaling.queue and tenant.cache is None:
@@ -404,19 +415,40 @@ def _scope_problems(tenant: TenantSpec) -> Iterable[str]:
                 )
 
 
-def _receiver_problems(tenant: TenantSpec, own_prefix: str) -> Iterable[str]:
-    if tenant.alert_receiver is None:
-        return
-    key = tenant.alert_receiver.webhook_secret
+def _own_secret_problems(field: str, key: str, own_prefix: str) -> Iterable[str]:
+    """A secret config key a tenant section names: the tenant's own, and registered."""
     if not key.startswith(own_prefix):
         # Like secrets: a tenant names only its own keys, so it cannot have its alerts posted to (and so
-        # learn) another tenant's or the platform's webhook.
-        yield f"alertReceiver.webhookSecret: {key!r} is not this tenant's; name it {own_prefix}<Name>"
+        # learn) another tenant's or the platform's webhook, nor guard its routes with the platform's
+        # flowerHtpasswd (whose users would then log in to the tenant too).
+        yield f"{field}: {key!r} is not this tenant's; name it {own_prefix}<Name>"
     elif key not in SECRETS_BY_KEY:
         yield (
-            f"alertReceiver.webhookSecret: {key!r} is not a registered secret: add "
+            f"{field}: {key!r} is not a registered secret: add "
             f'SecretSpec("{key}", ..., required=False) to stack_config/secrets.py'
         )
+
+
+def _basic_auth_problems(entry: TenantEntry, own_prefix: str) -> Iterable[str]:
+    """Routes with ``auth: basic`` and the htpasswd key go together.
+
+    Checked here, at load, because TenantRoutes (components/gateway_routes.py) refuses a basic route without
+    an htpasswd only in the middle of the program, after other resources were registered.
+    """
+    key = entry.tenant.basic_auth_secret
+    basic = [f"{r.host}{r.path}" for r in entry.apps.catalog.routes if r.auth == "basic"]
+    if basic and key is None:
+        yield (
+            f"routes: {basic} use auth: basic but the tenant names no htpasswd: add basicAuthSecret: "
+            f"{own_prefix}Htpasswd to the catalog (registered in stack_config/secrets.py), or set auth: none"
+        )
+    if key is not None and not basic:
+        yield (
+            f"basicAuthSecret: {key!r} guards nothing: no route uses auth: basic; remove it "
+            "(or set auth: basic on the routes it should guard)"
+        )
+    if key is not None:
+        yield from _own_secret_problems("basicAuthSecret", key, own_prefix)
 
 
 class TenantsProblem(ValueError):
@@ -478,4 +510,5 @@ def required_tenant_secrets(entries: Iterable[TenantEntry]) -> list[str]:
         if source.startswith("config.")
     }
     keys |= {e.tenant.alert_receiver.webhook_secret for e in entries if e.tenant.alert_receiver is not None}
+    keys |= {e.tenant.basic_auth_secret for e in entries if e.tenant.basic_auth_secret is not None}
     return sorted(k for k in keys if k in SECRETS_BY_KEY)

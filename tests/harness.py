@@ -419,6 +419,8 @@ def _aws_data_outputs(type_token: str, name: str, inputs: dict[str, Any], rid: s
             "primaryEndpointAddress": f"master.{group_id}.abcdef.use1.cache.amazonaws.com",
             "readerEndpointAddress": f"replica.{group_id}.abcdef.use1.cache.amazonaws.com",
             "port": inputs.get("port") or 6379,
+            # ElastiCache names a non-cluster-mode group's nodes <group>-001, -002, ...
+            "memberClusters": [f"{group_id}-{n:03d}" for n in range(1, int(inputs.get("numCacheClusters") or 1) + 1)],
         }
     if type_token == "aws:elasticache/user:User":
         return {"arn": f"arn:aws:elasticache:{region}:{account}:user:{inputs.get('userId')}"}
@@ -436,6 +438,12 @@ def _aws_data_outputs(type_token: str, name: str, inputs: dict[str, Any], rid: s
             "arn": f"arn:aws:sqs:{region}:{account}:{queue}",
             "url": f"https://sqs.{region}.amazonaws.com/{account}/{queue}",
         }
+    if type_token == "aws:sns/topic:Topic":
+        topic = inputs.get("name") or f"{name}-{_fake_id(name)[:7]}"
+        return {"name": topic, "arn": f"arn:aws:sns:{region}:{account}:{topic}"}
+    if type_token == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        alarm = inputs.get("name") or f"{name}-{_fake_id(name)[:7]}"
+        return {"name": alarm, "arn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm}"}
     if type_token == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
         association = f"a-{_fake_id(name)}"
         return {

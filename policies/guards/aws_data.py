@@ -27,6 +27,7 @@ NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 QUEUE = "aws:sqs/queue:Queue"
 QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 REDRIVE_ALLOW = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 GPU_LIMIT = "nvidia.com/gpu"
 GPU_REQUIREMENT_KEYS = frozenset(
@@ -462,6 +463,25 @@ def sqs_dead_letter(resources: list[StackResource], cfg: Mapping[str, Any]) -> I
         yield f"queue {queue.name!r} has no redrivePolicy: failing messages are retried forever.", queue.urn
 
 
+@resource_guard(
+    "aws-cloudwatch-alarm-notifies",
+    types=(METRIC_ALARM,),
+    description="Every CloudWatch alarm has actions enabled and an alarm action (someone hears of it).",
+    severity=Severity.MEDIUM,
+    remediation="Give the alarm alarm_actions (the stack's SNS topic, AwsAlarms.topic_arn) and leave actions_enabled "
+    "true.",
+    group=GROUP,
+)
+def cloudwatch_alarm_notifies(props: dict[str, Any], cfg: Mapping[str, Any], ctx: Context) -> Iterable[str]:
+    enabled = props.get("actionsEnabled")
+    # The provider's default is true: only an explicit false silences the alarm.
+    if truthy(enabled) is False:
+        yield "actionsEnabled is false: the alarm changes state and tells nobody."
+    actions = props.get("alarmActions")
+    if not is_unknown(actions) and not as_list(actions):
+        yield "no alarmActions: the alarm changes state and tells nobody."
+
+
 GUARDS = [
     rds_encrypted,
     rds_not_public,
@@ -476,4 +496,5 @@ GUARDS = [
     sqs_encrypted,
     sqs_tls_only,
     sqs_dead_letter,
+    cloudwatch_alarm_notifies,
 ]

@@ -374,6 +374,21 @@ def replication_group() -> dict[str, Any]:
     }
 
 
+def metric_alarm() -> dict[str, Any]:
+    """A dead-letter-queue alarm as components/aws_alarms.py registers it: notifies the topic on ALARM and OK."""
+    topic = "arn:aws:sns:us-east-1:123456789012:niche-discovery-production-aws-alarms"
+    return {
+        "namespace": "AWS/SQS",
+        "metricName": "ApproximateNumberOfMessagesVisible",
+        "dimensions": {"QueueName": "psm-episodes-dlq-abc"},
+        "comparisonOperator": "GreaterThanOrEqualToThreshold",
+        "threshold": 1,
+        "actionsEnabled": True,
+        "alarmActions": [topic],
+        "okActions": [topic],
+    }
+
+
 def gpu_node_pool() -> dict[str, Any]:
     """A GPU NodePool on Auto Mode's built-in NodeClass, spot first, tainted, capped in GPUs."""
     pool = karpenter_node_pool(cpu=32)

@@ -52,6 +52,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KARPENTER_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 RDS = "aws:rds/instance:Instance"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SQS_QUEUE = "aws:sqs/queue:Queue"
 SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
@@ -564,6 +565,13 @@ MUTANTS = [
             '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}',
         ),
         "stack-pod-identity-least-privilege",
+        aws=True,
+    ),
+    Mutant(
+        "dlq-alarm-silent",
+        "production",
+        set_input(METRIC_ALARM, "-episodes-dlq", "alarmActions", []),
+        "aws-cloudwatch-alarm-notifies",
         aws=True,
     ),
     Mutant(

@@ -30,6 +30,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 RDS = "aws:rds/instance:Instance"
 ELASTICACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 GOLDEN = Path(__file__).parent / "golden" / "resource_violations.json"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 READS_SEVERAL = {("do-db-standby", "engine"), ("do-node-pool-bounds", "autoScale"), ("do-node-pool-bounds", "maxNodes")}
@@ -388,6 +389,9 @@ CASES = [
     Case("aws-elasticache-auth", ELASTICACHE, s.replication_group, "userGroupIds", []),
     Case("aws-elasticache-multi-az", ELASTICACHE, s.replication_group, "multiAzEnabled", False),
     Case("aws-elasticache-multi-az", ELASTICACHE, s.replication_group, "automaticFailoverEnabled", s.DELETE),
+    Case("aws-cloudwatch-alarm-notifies", METRIC_ALARM, s.metric_alarm, "alarmActions", s.DELETE),
+    Case("aws-cloudwatch-alarm-notifies", METRIC_ALARM, s.metric_alarm, "alarmActions", []),
+    Case("aws-cloudwatch-alarm-notifies", METRIC_ALARM, s.metric_alarm, "actionsEnabled", False),
     Case("eks-gpu-pool-bounded", NODE_POOL, s.gpu_node_pool, ("spec", "limits", "nvidia.com/gpu"), s.DELETE),
     Case("eks-gpu-pool-bounded", NODE_POOL, s.gpu_node_pool, f"{POD}.taints.0.effect", "PreferNoSchedule"),
 ]
