@@ -17,8 +17,11 @@ config, secrets, routes) plus the tenant-level sections this module adds by comp
 * ``basicAuthSecret``: the secret config key holding the htpasswd lines of its ``auth: basic`` routes;
 * ``backup``: schedule and retention of its off-site dumps under its own prefix.
 
-A stack entry names the catalog and changes only scale (replica ranges, pool sizes, standby nodes)
-and the release (image tag or digests): ``{catalog, imageTag, services, nodePools, cache}``.
+A stack entry names the catalog and changes only scale (replica ranges, pool sizes, standby nodes),
+the release (image tag or digests) and the ConfigMap values that differ per environment (``config``, e.g.
+seed 004's ``NODE_ENV: staging``/``production``, which a catalog cannot hold: the same value in every stack,
+and "production" in a staging ConfigMap is refused by stack-no-cross-environment-references):
+``{catalog, imageTag, services, config, nodePools, cache}``.
 """
 
 from __future__ import annotations
@@ -323,7 +326,7 @@ class TenantEntry(StrictModel):
                 )
             tenant["cache"] = {**tenant["cache"], **cache}
         apps = {"catalog": loaded}
-        for key in ("imageTag", "imagePullSecret", "services"):
+        for key in ("imageTag", "imagePullSecret", "services", "config"):
             if key in entry:
                 apps[key] = entry.pop(key)
         return {"catalog": path, "tenant": tenant, "apps": apps, **entry}

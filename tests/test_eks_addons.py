@@ -175,6 +175,15 @@ def test_keda_and_metrics_server_run_exactly_once_on_the_eks_cluster(production_
     assert sorted(eks_releases) == ["cert-manager", "envoy-gateway", "keda", "metrics-agent", "metrics-server"]
 
 
+def test_the_digitalocean_edge_neither_listens_for_nor_points_dns_at_the_aws_hosts(production_aws: StackRun) -> None:
+    # Its cert-manager would try HTTP-01 for a host whose DNS points at the NLB, forever; its A records would
+    # fight the CNAMEs.
+    (do_gateway,) = [g for g in production_aws.of_type(GATEWAY) if not on_eks(production_aws, g)]
+    assert API_HOST not in {listener.get("hostname") for listener in do_gateway.inputs["spec"]["listeners"]}
+    records = [r.inputs for r in production_aws.of_type(DNS) if r.inputs["name"] == "api.podcast-summariser"]
+    assert [r["type"] for r in records] == ["CNAME"]
+
+
 def test_the_api_route_attaches_to_the_eks_gateway(production_aws: StackRun) -> None:
     (route,) = [r for r in production_aws.of_type(HTTPROUTE) if API_HOST in r.inputs["spec"].get("hostnames", [])]
     assert on_eks(production_aws, route)

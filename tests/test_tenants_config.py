@@ -63,7 +63,16 @@ def test_a_stack_scales_a_tenant_and_nothing_else() -> None:
     assert scaled.apps.resolved_services()["worker"].replicas == 1
     assert (scaled.tenant.node_pools["rwp-ai"].min_nodes, scaled.tenant.node_pools["rwp-ai"].max_nodes) == (1, 1)
     assert scaled.tenant.node_pools["rwp-ai"].size == "s-8vcpu-16gb"  # the catalog's
-    assert "config" in refused({"catalog": "tenants/rwp.yaml", "imageTag": "1.0.0", "config": {"A": "b"}})
+    # Not the catalog's data needs: a stack may not add a bucket (or any other tenant section).
+    assert "buckets" in refused({"catalog": "tenants/rwp.yaml", "imageTag": "1.0.0", "buckets": {"x": {}}})
+
+
+def test_a_stack_sets_the_config_values_that_differ_per_environment() -> None:
+    # Seed 004 sets NODE_ENV per environment; a catalog value would be the same in every stack.
+    staged = entry("podcast-summariser", config={"NODE_ENV": "staging"})
+    assert staged.apps.config_map()["NODE_ENV"] == "staging"
+    assert staged.apps.config_map()["LOG_LEVEL"] == "info"  # the catalog's own stay
+    assert "NODE_ENV" not in entry("podcast-summariser").apps.config_map()
 
 
 def test_a_stack_may_not_scale_a_pool_the_catalog_lacks() -> None:

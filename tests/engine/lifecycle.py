@@ -47,7 +47,7 @@ AWS_VARIANT_REFUSED = {
     "staging": "the tenant's API autoscales 3-20 (tenants/podcast-summariser.yaml), over staging's cap of 6 "
     "(k8s-autoscaler-bounds), so the variant would need a stack entry scaling it down; and production already "
     "runs the AWS side through the engine, so staging's lifecycle stays the DigitalOcean-only one (CI time). "
-    "(Running it found the catalog's NODE_ENV=production, refused on staging only at up: removed from the catalog.)",
+    "(Running it found the catalog's NODE_ENV=production, refused on staging only at up: each stack's entry sets it.)",
 }
 """Stacks the AWS variant cannot run on yet, and why (found by running staging's lifecycle with it)."""
 
@@ -61,7 +61,9 @@ def with_aws_tenant(stack: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """
     if stack in AWS_VARIANT_REFUSED:
         raise ValueError(f"the AWS tenant cannot be enabled on {stack}: {AWS_VARIANT_REFUSED[stack]}")
-    tenants = [*stack_file_config(stack).get("platform:tenants", []), *AWS_TENANT_ENABLED["tenants"]]
+    # Seed 004 sets NODE_ENV per environment: the stack's entry does (stack_config/tenants.py, `config`).
+    aws_entries = [{**e, "config": {"NODE_ENV": stack}} for e in AWS_TENANT_ENABLED["tenants"]]
+    tenants = [*stack_file_config(stack).get("platform:tenants", []), *aws_entries]
     config = {**AWS_TENANT_ENABLED, "tenants": tenants, "budget": AWS_BUDGET}
     return config, {"stack-monthly-budget": AWS_BUDGET}
 
