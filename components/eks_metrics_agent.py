@@ -32,7 +32,6 @@ import pulumi_digitalocean as do
 import pulumi_kubernetes as k8s
 
 from observability.agent import (
-    METRICS_PORT_NAME,
     REMOTE_WRITE_CA_FILE,
     REMOTE_WRITE_PASSWORD_FILE,
     REMOTE_WRITE_SECRETS_DIR,
@@ -44,13 +43,11 @@ from observability.remote_write_proxy import REMOTE_WRITE_TLS_PORT, REMOTE_WRITE
 
 from .metrics_agent import (
     AGENT_POD_LABELS,
-    CHART,
-    CHART_REPOSITORY,
-    CONFIG_MAP_NAME,
-    KUBE_STATE_METRICS_PORT,
-    RELEASE_NAME,
     SCRAPER_NAMESPACE_LABELS,
+    agent_network_policies,
+    agent_release,
     chart_values,
+    ip_blocks,
 )
 
 REMOTE_WRITE_SECRET = "remote-write"  # noqa: S105 - the Secret's name, not a password
@@ -185,25 +182,16 @@ class EksMetricsAgent(pulumi.ComponentResource):
                 )
             )
         )
-        config_map = k8s.core.v1.ConfigMap(
-            f"{name}-config",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=CONFIG_MAP_NAME, namespace=namespace),
-            data={"prometheus.yml": config_text},
-            opts=child,
-        )
-        k8s.helm.v3.Release(
-            f"{name}-release",
-            name=RELEASE_NAME,
-            chart=CHART,
-            version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+        # The firewall first: an agent pushing before the port is open only fills its WAL, but a release that
+        # waits (atomic) on a pod that cannot reach its target is a slower way to find a mistake.
+        agent_release(
+            self,
+            name,
             namespace=namespace,
+            config_text=config_text,
+            chart_version=args.chart_version,
             values=eks_chart_values(),
-            atomic=True,
-            cleanup_on_fail=True,
-            # The firewall first: an agent pushing before the port is open only fills its WAL, but a release
-            # that waits (atomic) on a pod that cannot reach its target is a slower way to find a mistake.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[config_map, secret, firewall]),
+            after=[secret, firewall],
         )
         self._network_policies(name, namespace, args)
 
@@ -212,80 +200,15 @@ class EksMetricsAgent(pulumi.ComponentResource):
         self.register_outputs({"namespace": self.namespace, "firewall_id": self.firewall_id})
 
     def _network_policies(self, name: str, namespace: pulumi.Input[str], args: EksMetricsAgentArgs) -> None:
-        every_pod = k8s.meta.v1.LabelSelectorArgs()
-        agent = k8s.meta.v1.LabelSelectorArgs(match_labels=dict(AGENT_POD_LABELS))
-
-        def policy(
-            suffix: str,
-            pod_selector: k8s.meta.v1.LabelSelectorArgs,
-            egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs] | None = None,
-            ingress: list[k8s.networking.v1.NetworkPolicyIngressRuleArgs] | None = None,
-        ) -> None:
-            types = (["Ingress"] if ingress is not None else []) + (["Egress"] if egress is not None else [])
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{suffix}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=suffix, namespace=namespace),
-                spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=pod_selector, policy_types=types, egress=egress, ingress=ingress
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-
-        def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
-            return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
-
-        def cidrs(*blocks: pulumi.Input[str]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
-            return [
-                k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=b)) for b in blocks
-            ]
-
-        policy("default-deny", every_pod, egress=[], ingress=[])
-        policy(
-            "allow-dns",
-            every_pod,
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=cidrs(*args.dns_cidrs),
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")],
-                )
-            ],
-        )
-        policy(
-            "allow-api-server",
-            every_pod,
-            egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidrs(*args.api_server_cidrs), ports=tcp(443))],
-        )
-        # The internet path: only the droplet's reserved IP, only the TLS port (it leaves through a NAT gateway).
-        policy(
-            "allow-remote-write",
-            agent,
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=cidrs(pulumi.Output.from_input(args.remote_write_ip).apply(lambda ip: f"{ip}/32")),
-                    ports=tcp(REMOTE_WRITE_TLS_PORT),
-                )
-            ],
-        )
-        policy(
-            "allow-scrape-pods",
-            agent,
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs())],
-                    ports=[
-                        k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=METRICS_PORT_NAME),
-                        *tcp(*sorted({*args.scrape_ports, KUBE_STATE_METRICS_PORT})),
-                    ],
-                )
-            ],
-        )
-        policy(
-            "allow-agent-to-kube-state-metrics",
-            k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": "kube-state-metrics"}),
-            ingress=[
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=agent)],
-                    ports=tcp(KUBE_STATE_METRICS_PORT),
-                )
-            ],
+        # Auto Mode answers DNS on the node (no CoreDNS pods for a kube-dns selector to match); the only way
+        # out to the internet is the droplet's reserved IP on the TLS port (through a NAT gateway).
+        agent_network_policies(
+            self,
+            name,
+            namespace,
+            dns_peers=ip_blocks(*args.dns_cidrs),
+            api_server_cidrs=args.api_server_cidrs,
+            remote_write_ip=args.remote_write_ip,
+            remote_write_port=REMOTE_WRITE_TLS_PORT,
+            scrape_ports=args.scrape_ports,
         )

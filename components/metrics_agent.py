@@ -144,24 +144,14 @@ class MetricsAgent(pulumi.ComponentResource):
                 )
             )
         )
-        config_map = k8s.core.v1.ConfigMap(
-            f"{name}-config",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=CONFIG_MAP_NAME, namespace=namespace),
-            data={"prometheus.yml": config_text},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-        k8s.helm.v3.Release(
-            f"{name}-release",
-            name=RELEASE_NAME,
-            chart=CHART,
-            version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+        agent_release(
+            self,
+            name,
             namespace=namespace,
+            config_text=config_text,
+            chart_version=args.chart_version,
             values=chart_values(),
-            atomic=True,
-            cleanup_on_fail=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[config_map, secret]),
+            after=[secret],
         )
 
         self._network_policies(name, namespace, args)
@@ -170,101 +160,160 @@ class MetricsAgent(pulumi.ComponentResource):
         self.register_outputs({"namespace": self.namespace})
 
     def _network_policies(self, name: str, namespace: pulumi.Input[str], args: MetricsAgentArgs) -> None:
-        opts = pulumi.ResourceOptions(parent=self)
-        every_pod = k8s.meta.v1.LabelSelectorArgs()
-        agent = k8s.meta.v1.LabelSelectorArgs(match_labels=dict(AGENT_POD_LABELS))
+        # CoreDNS pods on DOKS; the managed databases' metrics endpoints in the VPC.
+        agent_network_policies(
+            self,
+            name,
+            namespace,
+            dns_peers=[
+                k8s.networking.v1.NetworkPolicyPeerArgs(
+                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                        match_labels={"kubernetes.io/metadata.name": "kube-system"}
+                    ),
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                )
+            ],
+            api_server_cidrs=args.api_server_cidrs,
+            remote_write_ip=args.remote_write_ip,
+            remote_write_port=PROMETHEUS_PORT,
+            scrape_ports=args.scrape_ports,
+            agent_egress={"allow-database-metrics": [(ip_blocks(args.vpc_cidr), tcp(DATABASE_METRICS_PORT))]},
+        )
 
-        def policy(
-            suffix: str,
-            pod_selector: k8s.meta.v1.LabelSelectorArgs,
-            egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs] | None = None,
-            ingress: list[k8s.networking.v1.NetworkPolicyIngressRuleArgs] | None = None,
-        ) -> None:
-            types = (["Ingress"] if ingress is not None else []) + (["Egress"] if egress is not None else [])
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{suffix}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=suffix, namespace=namespace),
-                spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=pod_selector, policy_types=types, egress=egress, ingress=ingress
-                ),
-                opts=opts,
+
+def agent_release(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    namespace: pulumi.Input[str],
+    config_text: pulumi.Input[str],
+    chart_version: str,
+    values: Mapping[str, Any],
+    after: Sequence[pulumi.Resource],
+) -> k8s.helm.v3.Release:
+    """The agent's rendered prometheus.yml as the ConfigMap the chart mounts (``configMapOverrideName``) and
+    the pinned chart itself, after the ConfigMap and ``after`` (the Secrets its pods mount): ``atomic``, so a
+    release whose pods never start is rolled back. Shared by the DOKS and the EKS agent."""
+    config_map = k8s.core.v1.ConfigMap(
+        f"{name}-config",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=CONFIG_MAP_NAME, namespace=namespace),
+        data={"prometheus.yml": config_text},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return k8s.helm.v3.Release(
+        f"{name}-release",
+        name=RELEASE_NAME,
+        chart=CHART,
+        version=chart_version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+        namespace=namespace,
+        values=dict(values),
+        atomic=True,
+        cleanup_on_fail=True,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[config_map, *after]),
+    )
+
+
+EgressRule = tuple[list[k8s.networking.v1.NetworkPolicyPeerArgs], list[k8s.networking.v1.NetworkPolicyPortArgs]]
+"""(to, ports) of one NetworkPolicy egress rule."""
+
+
+def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
+    return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
+
+
+def ip_blocks(*blocks: pulumi.Input[str]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    return [k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=b)) for b in blocks]
+
+
+def agent_network_policies(
+    parent: pulumi.Resource,
+    name: str,
+    namespace: pulumi.Input[str],
+    *,
+    dns_peers: list[k8s.networking.v1.NetworkPolicyPeerArgs],
+    api_server_cidrs: Sequence[pulumi.Input[str]],
+    remote_write_ip: pulumi.Input[str],
+    remote_write_port: int,
+    scrape_ports: Sequence[int],
+    agent_egress: Mapping[str, list[EgressRule]] | None = None,
+) -> None:
+    """The metrics agent's namespace, default deny, and exactly what the agent and kube-state-metrics need:
+    DNS (``dns_peers``: where the cluster answers), the API server (service discovery, the kubelet/cAdvisor
+    proxy, kube-state-metrics' watches), the one remote-write address and port, the pods' metrics ports in
+    any namespace, and ``agent_egress`` (policy name -> rules) for what one cluster's agent adds. Shared by
+    the DOKS agent and the EKS one (components/eks_metrics_agent.py), so both clusters' agents stay as
+    narrow as each other; child names are ``<name>-<policy>``."""
+    every_pod = k8s.meta.v1.LabelSelectorArgs()
+    agent = k8s.meta.v1.LabelSelectorArgs(match_labels=dict(AGENT_POD_LABELS))
+
+    def policy(
+        suffix: str,
+        pod_selector: k8s.meta.v1.LabelSelectorArgs,
+        egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs] | None = None,
+        ingress: list[k8s.networking.v1.NetworkPolicyIngressRuleArgs] | None = None,
+    ) -> None:
+        types = (["Ingress"] if ingress is not None else []) + (["Egress"] if egress is not None else [])
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{suffix}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=suffix, namespace=namespace),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=pod_selector, policy_types=types, egress=egress, ingress=ingress
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+
+    def rule(
+        to: list[k8s.networking.v1.NetworkPolicyPeerArgs], ports: list[k8s.networking.v1.NetworkPolicyPortArgs]
+    ) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+        return k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=to, ports=ports)
+
+    policy("default-deny", every_pod, egress=[], ingress=[])
+    policy(
+        "allow-dns",
+        every_pod,
+        egress=[
+            rule(dns_peers, [k8s.networking.v1.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")])
+        ],
+    )
+    policy("allow-api-server", every_pod, egress=[rule(ip_blocks(*api_server_cidrs), tcp(443))])
+    policy(
+        "allow-remote-write",
+        agent,
+        egress=[
+            rule(
+                ip_blocks(pulumi.Output.from_input(remote_write_ip).apply(lambda ip: f"{ip}/32")),
+                tcp(remote_write_port),
             )
-
-        def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
-            return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
-
-        def cidrs(*blocks: pulumi.Input[str]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
-            return [
-                k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=b)) for b in blocks
-            ]
-
-        policy("default-deny", every_pod, egress=[], ingress=[])
-        policy(
-            "allow-dns",
-            every_pod,
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                match_labels={"kubernetes.io/metadata.name": "kube-system"}
-                            ),
-                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
-                        )
-                    ],
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")],
-                )
-            ],
-        )
-        # Service discovery, the kubelet/cAdvisor proxy (agent) and object watches (kube-state-metrics).
-        policy(
-            "allow-api-server",
-            every_pod,
-            egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidrs(*args.api_server_cidrs), ports=tcp(443))],
-        )
-        policy(
-            "allow-remote-write",
-            agent,
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=cidrs(pulumi.Output.from_input(args.remote_write_ip).apply(lambda ip: f"{ip}/32")),
-                    ports=tcp(PROMETHEUS_PORT),
-                )
-            ],
-        )
-        policy(
-            "allow-database-metrics",
-            agent,
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidrs(args.vpc_cidr), ports=tcp(DATABASE_METRICS_PORT))
-            ],
-        )
-        policy(
-            "allow-scrape-pods",
-            agent,
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs())],
-                    # The application jobs find their targets by the container port NAMED `metrics`
-                    # (whatever its number); a named port in an egress rule matches the destination
-                    # pod's port of that name.
-                    ports=[
-                        k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=METRICS_PORT_NAME),
-                        *tcp(*sorted({*args.scrape_ports, KUBE_STATE_METRICS_PORT})),
-                    ],
-                )
-            ],
-        )
-        policy(
-            "allow-agent-to-kube-state-metrics",
-            k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": "kube-state-metrics"}),
-            ingress=[
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=agent)],
-                    ports=tcp(KUBE_STATE_METRICS_PORT),
-                )
-            ],
-        )
+        ],
+    )
+    for suffix, rules in (agent_egress or {}).items():
+        policy(suffix, agent, egress=[rule(to, ports) for to, ports in rules])
+    policy(
+        "allow-scrape-pods",
+        agent,
+        egress=[
+            rule(
+                [k8s.networking.v1.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs())],
+                # The application jobs find their targets by the container port NAMED `metrics` (whatever its
+                # number); a named port in an egress rule matches the destination pod's port of that name.
+                [
+                    k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=METRICS_PORT_NAME),
+                    *tcp(*sorted({*scrape_ports, KUBE_STATE_METRICS_PORT})),
+                ],
+            )
+        ],
+    )
+    policy(
+        "allow-agent-to-kube-state-metrics",
+        k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": "kube-state-metrics"}),
+        ingress=[
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=agent)],
+                ports=tcp(KUBE_STATE_METRICS_PORT),
+            )
+        ],
+    )
 
 
 def _restricted_container() -> dict[str, Any]:
