@@ -5,11 +5,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= staging
 
-.PHONY: test venv lint typecheck shellcheck unit tools engine plan bench docs clean cost diagram mutation
+.PHONY: test test-all venv lint typecheck shellcheck unit tools engine plan bench docs clean cost diagram mutation
 
 ## test: create the virtualenv, install everything, build the real Pulumi engine, lint, type-check,
-## shellcheck, run the whole suite (unit tests under mocks and the lifecycle through the real CLI)
-test: venv tools engine lint typecheck shellcheck unit
+## shellcheck, run the whole suite (unit tests under mocks and the lifecycle through the real CLI).
+## Two jobs at a time: the downloads (pip, npm, Go modules) overlap the builds and mypy; each target's
+## output stays together (--output-sync), and any failure fails the whole.
+test:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-all
+
+test-all: venv tools engine lint typecheck shellcheck unit
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
@@ -32,7 +37,7 @@ plan: venv engine
 
 # Every shell script in the repository (tracked or new, hooks and workflows' helpers included).
 SHELL_SCRIPTS = $(shell git ls-files --cached --others --exclude-standard | grep -E '\.sh$$|^tests/engine/bin/echo-provider$$')
-shellcheck:
+shellcheck: tools
 	@for f in $(SHELL_SCRIPTS); do bash -n "$$f" || exit 1; done
 	shellcheck -S warning -x $(SHELL_SCRIPTS)
 	@echo "shellcheck: $(words $(SHELL_SCRIPTS)) scripts, bash -n and shellcheck -S warning clean"
@@ -47,7 +52,7 @@ typecheck: venv
 
 # Two workers on CI's 2 cores; files stay whole on one worker so module fixtures (the PostgreSQL
 # server of the backup round trip, checkov's single run) start once.
-unit: venv
+unit: venv tools engine
 	$(BIN)/pytest -n 2 --dist loadfile
 
 ## mutation: cosmic-ray over policies/ and stack_config/, one process per folder, each in a copy of the tree
