@@ -130,6 +130,7 @@ class AwsPlatform(pulumi.ComponentResource):
                     tenant=config.tenant.name,
                     environment=config.environment,
                     chart_version=config.observability.agent_chart_version,
+                    log_agent_chart_version=config.observability.log_agent_chart_version,
                     dns_cidrs=[eks.cluster_dns_cidr],
                     api_server_cidrs=[eks_config.vpc_cidr],
                 ),

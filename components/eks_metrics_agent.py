@@ -19,6 +19,10 @@ It also owns the droplet's second cloud firewall: the droplet (and its own firew
 DigitalOcean platform, before the EKS cluster exists, so only this component knows the NAT addresses.
 DigitalOcean applies the union of the rules of every firewall a droplet is in: this one adds exactly the TLS
 port from those addresses, and no outbound rule (the droplet's own firewall keeps outbound open).
+
+With ``log_agent_chart_version`` it also runs the DOKS log agent (components/log_agent.py) in the same namespace,
+pushing the tenants' logs to the droplet's Loki through the same endpoint (``/loki/api/v1/push``), user, password
+and CA, read from the same mounted Secret (docs/eks.md, "Logs of the AWS tenants").
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ from observability.agent import (
     RemoteWriteAuth,
     render_agent_config,
 )
+from observability.loki import PUSH_PATH
 from observability.remote_write_proxy import REMOTE_WRITE_TLS_PORT, REMOTE_WRITE_USER
 
+from .log_agent import LogAgent, LogAgentArgs, LogAgentAuth
 from .metrics_agent import (
     AGENT_POD_LABELS,
     SCRAPER_NAMESPACE_LABELS,
@@ -84,6 +90,9 @@ class EksMetricsAgentArgs:
     """Pod ports the agent may scrape besides every port named ``metrics``. Default: as the DOKS agent."""
     firewall_name: str | None = None
     """Name of the droplet's second firewall. Default: ``<component name>-remote-write``."""
+    log_agent_chart_version: str | None = None
+    """Exact grafana/alloy chart version of the log agent (the DOKS one's). Default: None, no log agent (the
+    tenants' logs reach nothing); components/aws_platform.py always passes it."""
 
 
 def _problems(args: EksMetricsAgentArgs) -> list[str]:
@@ -194,6 +203,28 @@ class EksMetricsAgent(pulumi.ComponentResource):
             after=[secret, firewall],
         )
         self._network_policies(name, namespace, args)
+        if args.log_agent_chart_version is not None:
+            # The DOKS log agent, pushing through the same nginx endpoint (its `/loki/api/v1/push` location) with
+            # the same user, password and pinned CA: it mounts the Secret above (one copy of the password), and
+            # its only egress is the reserved IP on the TLS port. The Secret first: a pod whose secret volume
+            # does not exist yet never starts, and the atomic release would wait for it.
+            LogAgent(
+                f"{name}-log-agent",
+                LogAgentArgs(
+                    namespace=namespace,
+                    loki_push_url=pulumi.Output.from_input(args.remote_write_ip).apply(
+                        lambda ip: f"https://{ip}:{REMOTE_WRITE_TLS_PORT}{PUSH_PATH}"
+                    ),
+                    loki_ip=args.remote_write_ip,
+                    cluster_name=args.cluster_name,
+                    tenant=args.tenant,
+                    environment=args.environment,
+                    chart_version=args.log_agent_chart_version,
+                    auth=LogAgentAuth(secret_name=REMOTE_WRITE_SECRET, username=REMOTE_WRITE_USER),
+                    push_port=REMOTE_WRITE_TLS_PORT,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[secret, firewall]),
+            )
 
         self.namespace = namespace
         self.firewall_id = firewall.id

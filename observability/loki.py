@@ -103,6 +103,19 @@ class LogAgentSettings:
     cluster: str
     tenant: str
     environment: str
+    auth: LogPushAuth | None = None
+    """Basic auth and a pinned CA (the EKS agent, pushing over the internet to the droplet's nginx). Default:
+    None, the DOKS agent's plain push over the VPC."""
+
+
+@dataclass(frozen=True)
+class LogPushAuth:
+    """Credentials of a push through observability/remote_write_proxy.py, read from a mounted Secret's files:
+    the password never appears in the rendered config (a ConfigMap)."""
+
+    username: str
+    password_file: str
+    ca_file: str
 
 
 def _labels(mapping: dict[str, str]) -> str:
@@ -119,6 +132,19 @@ def render_alloy_config(settings: LogAgentSettings) -> str:
     """
     fields = ", ".join(f'{f} = ""' for f in STRUCTURED_FIELDS)
     external = _labels({"cluster": settings.cluster, "tenant": settings.tenant, "environment": settings.environment})
+    auth = ""
+    if settings.auth is not None:
+        # Alloy's loki.write: `endpoint > basic_auth` (username, password_file) and `endpoint > tls_config`
+        # (ca_file), https://grafana.com/docs/alloy/latest/reference/components/loki/loki.write/
+        a = settings.auth
+        auth = f"""
+    basic_auth {{
+      username      = "{a.username}"
+      password_file = "{a.password_file}"
+    }}
+    tls_config {{
+      ca_file = "{a.ca_file}"
+    }}"""
     return f"""// Rendered by observability/loki.py: every pod's logs to Loki on the monitoring droplet.
 discovery.kubernetes "pods" {{
   role = "pod"
@@ -173,7 +199,7 @@ loki.process "json" {{
 
 loki.write "droplet" {{
   endpoint {{
-    url = "{settings.push_url}"
+    url = "{settings.push_url}"{auth}
   }}
   external_labels = {external}
 }}

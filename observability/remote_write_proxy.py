@@ -9,8 +9,9 @@ re-homing to AMP rules and another Alertmanager).
 
 Why nginx and not Prometheus's own ``--web.config.file`` (TLS + bcrypt basic auth): that file guards *every*
 endpoint of :9090, and the DOKS agent, KEDA and Grafana reach :9090 in plain HTTP over the VPC today. A proxy on
-a dedicated port leaves that path byte-for-byte as it is and exposes exactly one location, ``/api/v1/write``;
-everything else on the port is 404 (no query API, no admin API on the internet).
+a dedicated port leaves that path byte-for-byte as it is and exposes exactly two locations, ``/api/v1/write``
+(Prometheus) and ``/loki/api/v1/push`` (Loki, the EKS log agent); everything else on the port is 404 (no query
+API, no admin API on the internet).
 
 Pure renderers: the server block (``render_server_block``) and the htpasswd line (``render_htpasswd``); the
 caller (observability/cloud_init.py) writes them with the certificate and key. The judge is nginx itself
@@ -22,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .loki import LOKI_PORT, PUSH_PATH
 from .prometheus import PROMETHEUS_PORT
 
 REMOTE_WRITE_TLS_PORT = 9443
@@ -49,6 +51,10 @@ class RemoteWriteProxySettings:
     """Listening port. Default: 9443."""
     upstream: str = f"127.0.0.1:{PROMETHEUS_PORT}"
     """Prometheus's remote-write receiver on the droplet itself. Default: 127.0.0.1:9090."""
+    loki_upstream: str = f"127.0.0.1:{LOKI_PORT}"
+    """Loki's push API on the droplet itself (the EKS log agent's target). Default: 127.0.0.1:3100. Loki runs
+    single-tenant (``auth_enabled: false``, observability/loki.py), so it takes this push exactly as the DOKS
+    agent's VPC push: no ``X-Scope-OrgID`` needed, none added."""
 
     @property
     def certificate(self) -> str:
@@ -79,7 +85,8 @@ def render_server_block(settings: RemoteWriteProxySettings | None = None) -> str
     """The nginx ``server`` block (a conf.d file: it goes inside nginx's ``http`` block)."""
     s = settings or RemoteWriteProxySettings()
     return f"""# Public remote-write endpoint for the EKS metrics agent (observability/remote_write_proxy.py).
-# Only {REMOTE_WRITE_PATH}, only with the password; the cloud firewall admits only the EKS NAT addresses.
+# Only {REMOTE_WRITE_PATH} (metrics) and {PUSH_PATH} (logs), only with the password; the cloud firewall
+# admits only the EKS NAT addresses.
 server {{
     listen {s.port} ssl;
     server_name _;
@@ -100,6 +107,20 @@ server {{
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         # The password must not travel on to Prometheus (nor into its logs).
+        proxy_set_header Authorization "";
+    }}
+
+    # The EKS log agent's push (Alloy's loki.write): same password file, same POST-only rule, same body limit
+    # (a push is one batch, Alloy's batch_size defaults to 1 MiB before compression).
+    location = {PUSH_PATH} {{
+        auth_basic "remote write";
+        auth_basic_user_file {s.htpasswd};
+        limit_except POST {{
+            deny all;
+        }}
+        proxy_pass http://{s.loki_upstream};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
         proxy_set_header Authorization "";
     }}
 

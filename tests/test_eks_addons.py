@@ -170,9 +170,16 @@ def on_eks(run: StackRun, resource: Resource) -> bool:
 
 
 def test_keda_and_metrics_server_run_exactly_once_on_the_eks_cluster(production_aws: StackRun) -> None:
-    # The metrics agent (components/eks_metrics_agent.py) is the only release beyond the addons.
+    # The metrics and log agents (components/eks_metrics_agent.py) are the only releases beyond the addons.
     eks_releases = [r.inputs["name"] for r in production_aws.of_type(RELEASE) if on_eks(production_aws, r)]
-    assert sorted(eks_releases) == ["cert-manager", "envoy-gateway", "keda", "metrics-agent", "metrics-server"]
+    assert sorted(eks_releases) == [
+        "cert-manager",
+        "envoy-gateway",
+        "keda",
+        "log-agent",
+        "metrics-agent",
+        "metrics-server",
+    ]
 
 
 def test_the_digitalocean_edge_neither_listens_for_nor_points_dns_at_the_aws_hosts(production_aws: StackRun) -> None:

@@ -252,7 +252,8 @@ def test_kubernetes_validate_accepts_the_agents_objects_at_the_eks_version(
             path = tmp_path / f"{doc['kind'].lower()}-{resource.name}.yaml"
             path.write_text(yaml.safe_dump(doc, sort_keys=False))
             paths.append(path)
-    assert len(paths) == 9  # namespace, secret, config map, 6 network policies
+    # namespace, secret, config map, 6 network policies, the log agent's push policy
+    assert len(paths) == 10
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "kubernetes-validate"),

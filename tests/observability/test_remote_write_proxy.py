@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from observability.loki import PUSH_PATH
 from observability.remote_write_proxy import (
     MAX_BODY,
     REMOTE_WRITE_PATH,
@@ -117,6 +118,12 @@ class _Prometheus(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _Loki(_Prometheus):
+    """Stands in for Loki's push API (a separate upstream: a push must reach Loki, never Prometheus)."""
+
+    seen: list[tuple[str, str, dict[str, str], int]] = []
+
+
 @dataclass
 class Endpoint:
     url: str
@@ -155,8 +162,15 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
 
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Prometheus)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    loki = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Loki)
+    threading.Thread(target=loki.serve_forever, daemon=True).start()
     port = _free_port()
-    settings = RemoteWriteProxySettings(tls_dir=str(tls), port=port, upstream=f"127.0.0.1:{upstream.server_address[1]}")
+    settings = RemoteWriteProxySettings(
+        tls_dir=str(tls),
+        port=port,
+        upstream=f"127.0.0.1:{upstream.server_address[1]}",
+        loki_upstream=f"127.0.0.1:{loki.server_address[1]}",
+    )
     site = root / "remote-write.conf"
     site.write_text(render_server_block(settings))
     conf = root / "nginx.conf"
@@ -181,6 +195,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
         server.terminate()
         server.wait(timeout=10)
         upstream.shutdown()
+        loki.shutdown()
 
 
 def _request(
@@ -238,6 +253,38 @@ def test_only_post_is_proxied(endpoint: Endpoint) -> None:
     _Prometheus.seen.clear()
     assert _request(endpoint, REMOTE_WRITE_PATH, method="GET") == 403
     assert _Prometheus.seen == []
+
+
+def test_log_push_without_a_password_is_refused(endpoint: Endpoint) -> None:
+    _Loki.seen.clear()
+    assert _request(endpoint, PUSH_PATH, password=None) == 401
+    assert _request(endpoint, PUSH_PATH, password="wrong") == 401
+    assert _Loki.seen == []
+
+
+def test_log_push_with_the_password_reaches_loki_without_the_credential(endpoint: Endpoint) -> None:
+    _Loki.seen.clear()
+    _Prometheus.seen.clear()
+    assert _request(endpoint, PUSH_PATH) == 204
+    ((method, path, headers, length),) = _Loki.seen
+    assert (method, path, length) == ("POST", PUSH_PATH, len(b"batch"))
+    assert "Authorization" not in headers
+    assert _Prometheus.seen == []
+
+
+def test_a_large_log_push_fits_the_body_limit(endpoint: Endpoint) -> None:
+    assert _request(endpoint, PUSH_PATH, body=b"x" * (8 * 1024 * 1024)) == 204
+
+
+def test_only_post_is_proxied_to_loki(endpoint: Endpoint) -> None:
+    _Loki.seen.clear()
+    assert _request(endpoint, PUSH_PATH, method="GET") == 403
+    assert _Loki.seen == []
+
+
+@pytest.mark.parametrize("path", ["/loki/api/v1/query_range?query=%7Bjob%3D%22x%22%7D", "/loki/api/v1/labels"])
+def test_loki_read_api_is_not_served(endpoint: Endpoint, path: str) -> None:
+    assert _request(endpoint, path, method="GET") == 404
 
 
 def test_the_certificate_does_not_verify_against_system_cas(endpoint: Endpoint) -> None:
