@@ -52,6 +52,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .aws_kms import customer_key
 from .cloud_alerts import AlertThresholds
 
 PERIOD_SECONDS = 300
@@ -387,13 +388,11 @@ class AwsAlarms(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
-        key = aws.kms.Key(
+        key = customer_key(
             f"{name}-topic-key",
-            description=f"SNS alarm topic of {args.name_prefix} (CloudWatch may use it)",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
+            f"SNS alarm topic of {args.name_prefix} (CloudWatch may use it)",
+            pulumi.ResourceOptions(parent=self, protect=args.protect),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.kms.KeyPolicy(
             f"{name}-topic-key-policy",

@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .aws_data_access import clients_only_security_group
+from .aws_kms import customer_key
 from .aws_names import ELASTICACHE_ID_MAX, bounded
 
 VALKEY_PORT = 6379
@@ -99,12 +100,10 @@ class AwsCache(pulumi.ComponentResource):
         if not args.client_security_groups:
             raise ValueError(f"{name}: name the client security groups (the EKS cluster security group)")
         child = pulumi.ResourceOptions(parent=self)
-        key = aws.kms.Key(
+        key = customer_key(
             f"{name}-key",
-            description=f"ElastiCache at-rest encryption of {name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            f"ElastiCache at-rest encryption of {name}",
+            pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         # No egress rules: a cache initiates no connections.
         group = clients_only_security_group(

@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .aws_data_access import clients_only_security_group
+from .aws_kms import customer_key
 from .aws_names import RDS_IDENTIFIER_PREFIX_MAX, bounded
 
 POSTGRES_PORT = 5432
@@ -114,14 +115,12 @@ class AwsPostgres(pulumi.ComponentResource):
             raise ValueError(f"{name}: name the client security groups (the EKS cluster security group)")
         child = pulumi.ResourceOptions(parent=self)
 
-        key = aws.kms.Key(
+        # AWS's default key policy lets the account's IAM policies decide, so a pod role's grant (kms:Decrypt
+        # via Secrets Manager) is enough to read the master secret.
+        key = customer_key(
             f"{name}-key",
-            description=f"RDS storage, Performance Insights and master secret of {name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            # No key policy: AWS's default lets the account's IAM policies decide, so a pod role's grant
-            # (kms:Decrypt via Secrets Manager) is enough to read the master secret.
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            f"RDS storage, Performance Insights and master secret of {name}",
+            pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         # No egress rules: a database initiates no connections.
         group = clients_only_security_group(

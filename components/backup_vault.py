@@ -16,6 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .aws_kms import customer_key
+
 INFREQUENT_ACCESS_AFTER_DAYS = 30
 ARCHIVE_AFTER_DAYS = 90
 ARCHIVE_STORAGE_CLASS = "GLACIER_IR"
@@ -340,14 +342,12 @@ class BackupVault(pulumi.ComponentResource):
         name, args = f"{self._name}-{role}", self._args
         kms_key = None
         if args.dedicated_kms_key:
-            kms_key = aws.kms.Key(
+            # Losing the key loses every dump: protected like the bucket.
+            kms_key = customer_key(
                 f"{name}-key",
-                description=f"Encrypts the {role} backup bucket of {self._name}",
+                f"Encrypts the {role} backup bucket of {self._name}",
+                self._opts(protect=args.protect),
                 region=region,
-                enable_key_rotation=True,
-                # Losing the key loses every dump: the longest window, and protected like the bucket.
-                deletion_window_in_days=30,
-                opts=self._opts(protect=args.protect),
             )
             aws.kms.Alias(
                 f"{name}-key-alias",

@@ -24,6 +24,8 @@ import pulumi_kubernetes as k8s
 
 from stack_config.eks import role_key
 
+from .aws_kms import customer_key
+
 POLICY_ARN = "arn:aws:iam::aws:policy/"
 CLUSTER_POLICIES = (
     "AmazonEKSClusterPolicy",
@@ -324,13 +326,11 @@ class EksCluster(pulumi.ComponentResource):
         zones = select_zones(available.names, args.availability_zones, available.zone_ids)
         vpc, private_subnets = self._network(args, zones)
 
-        key = aws.kms.Key(
+        # Losing the key makes every Secret in etcd unreadable: protected.
+        key = customer_key(
             f"{name}-secrets-key",
-            description=f"Envelope encryption of the Kubernetes secrets of {name}",
-            enable_key_rotation=True,
-            # Losing the key makes every Secret in etcd unreadable: the longest window, and protected.
-            deletion_window_in_days=30,
-            opts=self._opts(protect=args.protect),
+            f"Envelope encryption of the Kubernetes secrets of {name}",
+            self._opts(protect=args.protect),
         )
         aws.kms.Alias(
             f"{name}-secrets-key-alias", name=f"alias/{name}-secrets", target_key_id=key.key_id, opts=self._opts()
